@@ -1,0 +1,1 @@
+"""cckpi: streaming monitor of contact-center KPIs against contracted service levels."""

@@ -1,0 +1,1 @@
+"""Adapters that turn real source formats into cckpi events."""

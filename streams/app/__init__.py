@@ -1,0 +1,1 @@
+"""Thin Faust shell: topics, tables, agents and timers around the pure core."""

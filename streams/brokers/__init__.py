@@ -1,0 +1,1 @@
+"""Local Kafka brokers for demos and tests: real Apache Kafka from Maven jars, and tansu."""

@@ -1,0 +1,1 @@
+"""Business calendars: working hours, holidays, make-up days, working-time arithmetic."""

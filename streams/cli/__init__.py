@@ -1,0 +1,1 @@
+"""The `cckpi` command line."""

@@ -1,0 +1,23 @@
+"""Entry point of the `cckpi` command: one Typer app, one sub-module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from streams.cli import calendar, contracts, schema
+
+app = typer.Typer(
+    name="cckpi",
+    help="Streaming monitor of contact-center KPIs against contracted service levels.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(schema.app, name="schema")
+app.add_typer(contracts.app, name="contracts")
+app.add_typer(calendar.app, name="calendar")
+
+
+def main() -> None:
+    """Run the `cckpi` command line."""
+    app()

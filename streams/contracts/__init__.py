@@ -1,0 +1,1 @@
+"""Contract files: schema, loading with line numbers, validation."""

@@ -1,0 +1,1 @@
+"""Pure KPI core: contributions, windows, aggregates, verdicts. No Kafka or Faust imports."""

@@ -1,0 +1,1 @@
+"""Event models (pydantic): what the sources send, validated at the edge."""

@@ -1,0 +1,1 @@
+"""Simulator of realistic contact-center traffic."""

@@ -1,0 +1,1 @@
+"""Outputs: Kafka records, Prometheus metrics (and later Alertmanager, Grafana)."""
