@@ -1,5 +1,37 @@
-"""`cckpi contracts`: placeholder, filled in by its owner."""
+"""`cckpi contracts`: check contract files before a worker loads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
-app = typer.Typer(help="contracts commands", no_args_is_help=True)
+from streams.contracts.loader import ContractError, load_contract
+
+app = typer.Typer(help="Validate and inspect contract files.", no_args_is_help=True, rich_markup_mode="markdown")
+
+
+@app.command("validate")
+def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")]) -> None:
+    """Validate contract files; print file:line: field path: problem for each error.
+
+    Exits 0 when every file is valid, 1 otherwise.
+
+    **Examples**
+
+    - `cckpi contracts validate contracts/examples/*.yaml`
+    """
+    console, err = Console(), Console(stderr=True)
+    failed = False
+    for file in files:
+        try:
+            contract = load_contract(file)
+        except ContractError as exc:
+            failed = True
+            for problem in exc.problems:
+                err.print(str(problem), style="red", highlight=False, markup=False)
+            continue
+        console.print(f"{file}: ok ({contract.id}, {len(contract.terms)} terms)", highlight=False)
+    raise typer.Exit(1 if failed else 0)

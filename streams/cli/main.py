@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from streams.cli import calendar, contracts, schema
+from streams.cli.compute import compute_command
+from streams.cli.simulate import simulate_command
+from streams.cli.worker import worker
 
 app = typer.Typer(
     name="cckpi",
@@ -16,6 +19,9 @@ app = typer.Typer(
 app.add_typer(schema.app, name="schema")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(calendar.app, name="calendar")
+app.command("worker")(worker)
+app.command("simulate")(simulate_command)
+app.command("compute")(compute_command)
 
 
 def main() -> None:

@@ -1,5 +1,49 @@
-"""`cckpi schema`: placeholder, filled in by its owner."""
+"""`cckpi schema`: publish the versioned JSON Schemas of events and contract files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="schema commands", no_args_is_help=True)
+from streams.contracts.model import Contract
+from streams.models.events import SCHEMA_VERSION
+from streams.models.schema import event_schemas
+
+app = typer.Typer(help="Publish JSON Schemas for producers and editors.", no_args_is_help=True,
+                  rich_markup_mode="markdown")
+
+
+@app.command("events")
+def events(
+    out: Annotated[Path | None, typer.Option(help="Write one file per event type into this directory.")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of every event type.
+
+    **Examples**
+
+    - `cckpi schema events` prints all schemas as one JSON object keyed by event type.
+    - `cckpi schema events --out schemas/` writes `schemas/v1/call.answered.json` and the others.
+    """
+    schemas = event_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2, ensure_ascii=False))
+        return
+    folder = out / f"v{SCHEMA_VERSION}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas.items():
+        (folder / f"{name}.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(schemas)} schemas to {folder}")
+
+
+@app.command("contract")
+def contract() -> None:
+    """Print the JSON Schema of contract files (for editor completion and validation).
+
+    **Examples**
+
+    - `cckpi schema contract > contract.schema.json`
+    """
+    typer.echo(json.dumps(Contract.model_json_schema(), indent=2, ensure_ascii=False))

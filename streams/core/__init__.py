@@ -1,1 +1,28 @@
 """Pure KPI core: contributions, windows, aggregates, verdicts. No Kafka or Faust imports."""
+
+from streams.core.batch import compute
+from streams.core.kpis import KPIS, KpiKind
+from streams.core.processor import Processor
+from streams.core.records import LateContribution, Output, WindowResult
+from streams.core.state import ScopeState, WindowAgg
+from streams.core.terms import CompiledTerm, TermIndex, compile_terms
+from streams.core.verdict import Status, judge
+from streams.core.windows import WindowSpec
+
+__all__ = [
+    "KPIS",
+    "CompiledTerm",
+    "KpiKind",
+    "LateContribution",
+    "Output",
+    "Processor",
+    "ScopeState",
+    "Status",
+    "TermIndex",
+    "WindowAgg",
+    "WindowResult",
+    "WindowSpec",
+    "compile_terms",
+    "compute",
+    "judge",
+]

@@ -1,0 +1,149 @@
+"""The stream side of the core: batches of Kafka messages in, state updates and output messages out.
+
+Framework-free on purpose (Faust lives in `worker.py`), so the same batch handler is unit-testable
+and the per-event path is plain Python over the pure core.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from streams.app import topics
+from streams.core.processor import Processor
+from streams.core.records import LateContribution, Output, WindowResult
+from streams.core.state import ScopeState
+from streams.models.decode import InvalidEvent, decode_event
+from streams.sinks.metrics import Metrics
+from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One consumed Kafka message, as the shell needs it."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass
+class BatchResult:
+    """What a batch changed: scope states to persist and messages to produce, in order."""
+
+    states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
+    sends: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+
+
+def encode_state(partition: int, state: ScopeState) -> bytes:
+    """Table value: the partition (so timers know where the scope lives) and the state."""
+    return partition.to_bytes(4, "big") + state.to_bytes()
+
+
+def decode_state(raw: bytes | None) -> tuple[int | None, ScopeState]:
+    """Inverse of encode_state."""
+    if not raw:
+        return None, ScopeState()
+    return int.from_bytes(raw[:4], "big"), ScopeState.from_bytes(raw[4:])
+
+
+class StreamShell:
+    """Applies consumed batches to scope states through the core, and turns outputs into messages."""
+
+    def __init__(self, processor: Processor, metrics: Metrics, idle_after: float) -> None:
+        self.processor = processor
+        self.metrics = metrics
+        self.idle_after = idle_after
+        self.cache: dict[bytes, tuple[int, ScopeState]] = {}
+
+    def forget(self) -> None:
+        """Drop cached states (after a rebalance the table is the truth)."""
+        self.cache.clear()
+
+    def _state(self, key: bytes, partition: int, load: dict[bytes, bytes | None]) -> ScopeState:
+        cached = self.cache.get(key)
+        if cached is None:
+            _, state = decode_state(load.get(key))
+            cached = self.cache[key] = (partition, state)
+        return cached[1]
+
+    def on_batch(self, messages: Sequence[RawMessage], stored: dict[bytes, bytes | None],
+                 wall_now: float | None = None) -> BatchResult:
+        """Process messages in order; `stored` holds table values for keys not yet cached."""
+        now = time.time() if wall_now is None else wall_now
+        result = BatchResult()
+        for msg in messages:
+            try:
+                event = decode_event(msg.value or b"")
+            except InvalidEvent as exc:
+                self._dead_letter(result, msg, exc.reason, exc.kind)
+                continue
+            expected = event.queue.encode()
+            if msg.key != expected:
+                self._dead_letter(result, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
+                                  "so all events of a queue land in one partition", "wrong_key")
+                continue
+            state = self._state(expected, msg.partition, stored)
+            self.metrics.events.labels(event.type).inc()
+            outputs = self.processor.ingest(state, event.queue, event, now)
+            result.states[expected] = (msg.partition, state)
+            self._emit(result, outputs, msg)
+        self._update_current(result.states)
+        return result
+
+    def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
+                wall_now: float | None = None) -> BatchResult:
+        """Let quiet scopes of a partition close their windows by the wall clock."""
+        now = time.time() if wall_now is None else wall_now
+        result = BatchResult()
+        for key, raw in stored:
+            cached = self.cache.get(key)
+            if cached is None:
+                part, state = decode_state(raw)
+                if part is None:
+                    continue
+                cached = self.cache[key] = (part, state)
+            if cached[0] != partition:
+                continue
+            outputs = self.processor.idle(cached[1], key.decode(), now, self.idle_after)
+            if outputs:
+                result.states[key] = cached
+                self._emit(result, outputs, None)
+        self._update_current(result.states)
+        return result
+
+    def _emit(self, result: BatchResult, outputs: list[Output], msg: RawMessage | None) -> None:
+        for out in outputs:
+            if isinstance(out, WindowResult):
+                result.sends.append((topics.KPI_WINDOWS, *window_message(out)))
+                if out.status == "breached":
+                    result.sends.append((topics.BREACHES, *breach_message(out)))
+                if out.closed_by == "late_event":
+                    self.metrics.late.labels(out.contract, out.term, "revised").inc()
+                self.metrics.on_result(out)
+            elif isinstance(out, LateContribution):
+                source = (msg.topic, msg.partition, msg.offset) if msg else None
+                result.sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))
+                contract, _, term = out.term.partition("/")
+                self.metrics.late.labels(contract, term, "dropped").inc()
+                self.metrics.dead_letters.labels("late").inc()
+
+    def _dead_letter(self, result: BatchResult, msg: RawMessage, reason: str, kind: str) -> None:
+        key, value = dead_letter_message(msg.value, msg.key, reason, kind, (msg.topic, msg.partition, msg.offset))
+        result.sends.append((topics.DEAD_LETTER, key, value))
+        self.metrics.dead_letters.labels(kind).inc()
+
+    def _update_current(self, states: dict[bytes, tuple[int, ScopeState]]) -> None:
+        for key, (_, state) in states.items():
+            scope = key.decode()
+            self.metrics.watermark.labels(scope).set(max(state.watermark, 0.0))
+            latest: dict[str, tuple[float, float, float]] = {}
+            for term, agg in self.processor.open_windows(state):
+                if agg.den and agg.start >= latest.get(term.key, (-1.0, 0.0, 0.0))[0]:
+                    latest[term.key] = (agg.start, agg.num, agg.den)
+            for term_key, (_, num, den) in latest.items():
+                term = self.processor.terms.by_key[term_key]
+                self.metrics.set_current(term.term.kpi, term.contract, term.term.id, scope, num / den)

@@ -1,0 +1,106 @@
+"""The Faust application: topics, the state table, the agents and the tick timer around StreamShell.
+
+Windows are closed by the core's event-time watermark, not by Faust's windowed tables (which close by
+wall clock and lose close callbacks); Faust gives us consumption, a changelog-backed table and timers.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+from faust.streams import _current_event  # Faust routes a table write to the partition of this event
+
+from streams.app import topics
+from streams.app.settings import WorkerSettings
+from streams.app.shell import BatchResult, RawMessage, StreamShell, encode_state
+from streams.contracts.model import Contract
+from streams.core.processor import Processor
+from streams.core.terms import compile_terms
+from streams.sinks.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics) -> faust.App:
+    """A Faust app that checks the given contracts; run it with `run_worker`."""
+    terms = compile_terms(contracts)
+    metrics.set_terms(terms.by_key.values())
+    shell = StreamShell(Processor(terms), metrics, settings.idle_after)
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        stream_wait_empty=False,
+        broker_commit_every=10_000,
+        broker_commit_interval=1.0,
+    )
+
+    def topic(name: str, **kwargs: Any) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, partitions=settings.partitions, **kwargs)
+
+    calls, ticks = topic(topics.CALLS), topic(topics.TICKS, internal=True)
+    outputs = {name: topic(name) for name in topics.OUTPUTS}
+    table = app.Table("cckpi-scope-state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+
+    async def apply(result: BatchResult, events: dict[int, faust.EventT]) -> None:
+        for key, (partition, state) in result.states.items():
+            _current_event.set(weakref.ref(events[partition]))
+            table[key] = encode_state(partition, state)
+        for name, key, value in result.sends:
+            await outputs[name].send(key=key, value=value)
+
+    @app.agent(calls, name="cckpi-calls")
+    async def process_calls(stream: Any) -> None:
+        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
+            with metrics.batch_seconds.time():
+                messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
+                                       e.message.offset) for e in batch]
+                stored = {m.key: table.get(m.key) for m in messages if m.key and m.key not in shell.cache}
+                last = {e.message.partition: e for e in batch}
+                await apply(shell.on_batch(messages, stored), last)
+
+    @app.agent(ticks, name="cckpi-ticks")
+    async def process_ticks(stream: Any) -> None:
+        async for event in stream.events():
+            partition = event.message.partition
+            await apply(shell.on_tick(partition, list(table.items())), {partition: event})
+
+    @app.timer(settings.tick_interval)
+    async def send_ticks() -> None:
+        for tp in app.assignor.assigned_actives():
+            if tp.topic == topics.CALLS:
+                await ticks.send(key=b"tick", value=b"", partition=tp.partition)
+
+    def _rebalanced(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        shell.forget()
+
+    app.on_partitions_revoked.connect(_rebalanced)
+    app.on_partitions_assigned.connect(_rebalanced)
+
+    @app.task
+    async def declare_outputs() -> None:
+        for t in outputs.values():
+            await t.maybe_declare()
+    return app
+
+
+def run_worker(settings: WorkerSettings, contracts: Sequence[Contract]) -> None:
+    """Run a worker until interrupted: agents, timers and the metrics endpoint."""
+    metrics = Metrics()
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port, settings.metrics_addr)
+    app = build_app(settings, contracts, metrics)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

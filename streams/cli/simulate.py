@@ -1,0 +1,68 @@
+"""`cckpi simulate`: publish realistic call traffic for a contract's queues."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from streams.app import topics
+from streams.app.settings import bootstrap_servers
+from streams.cli.common import Broker, ContractFiles, contracts_or_exit
+from streams.sim.callcenter import Traffic, simulate
+from streams.sim.producer import Pacing, Published, publish
+
+
+def simulate_command(
+    contract: ContractFiles,
+    broker: Broker = "kafka://127.0.0.1:9092",
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
+    as_fast_as_possible: Annotated[bool, typer.Option(help="Ignore --speed; publish without pauses.")] = False,
+    duration: Annotated[float | None, typer.Option(help="Simulated seconds to run (default: forever).")] = None,
+    start: Annotated[str | None, typer.Option(help="Simulated start, ISO 8601 (default: now, to the quarter).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same calls.")] = 1,
+    calls_per_minute: Annotated[float, typer.Option(help="Arrival rate per queue.")] = 4.0,
+    agents: Annotated[int, typer.Option(help="Agents per queue outside the dip.")] = 16,
+    dip_agents: Annotated[int, typer.Option(help="Agents per queue during the hourly dip (minutes 5-20).")] = 7,
+    bad_every: Annotated[int, typer.Option(help="Send a malformed message every N events (0: never).")] = 0,
+    late_every: Annotated[int, typer.Option(help="Hold back every N-th event by 40 simulated minutes.")] = 0,
+    topic: Annotated[str, typer.Option(help="Topic to publish to.")] = topics.CALLS,
+) -> None:
+    """Simulate inbound calls (Poisson arrivals, exponential talk and patience, an hourly staffing dip
+    that breaches the answer rate) for the queues of the contract, and publish them keyed by queue.
+
+    **Examples**
+
+    - `cckpi simulate -c contracts/examples/demo.yaml --broker 127.0.0.1:9092` (one simulated minute per second)
+    - `cckpi simulate -c contracts/examples/demo.yaml --duration 7200 --as-fast-as-possible --seed 7`
+    - `cckpi simulate -c contracts/examples/demo.yaml --bad-every 500 --late-every 300`
+    """
+    contracts = contracts_or_exit(contract)
+    queues = sorted({q for c in contracts for q in c.scope.queues})
+    tz = ZoneInfo(contracts[0].timezone)
+    if start is None:
+        now = datetime.now(tz)
+        begin = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+    else:
+        begin = datetime.fromisoformat(start)
+        if begin.tzinfo is None:
+            begin = begin.replace(tzinfo=tz)
+    seconds = duration if duration is not None else 10 * 365 * 86400.0
+    traffic = Traffic(calls_per_minute=calls_per_minute, agents=agents, dip_agents=dip_agents)
+    events = simulate(queues, begin, seconds, traffic, seed, run_id=secrets.token_hex(3))
+    pacing = Pacing(speed=None if as_fast_as_possible else speed, bad_every=bad_every, late_every=late_every)
+    expected = None if duration is None else len(queues) * calls_per_minute * duration / 60 * 2.8
+    with Progress(TextColumn("simulate"), BarColumn(), TextColumn("{task.fields[line]}"), TimeElapsedColumn(),
+                  transient=False) as progress:
+        task = progress.add_task("sim", total=expected, line="")
+
+        def on_sent(p: Published) -> None:
+            progress.update(task, completed=p.events, line=f"{p.events} events, {p.bad} bad, {p.late} late")
+
+        asyncio.run(publish(events, bootstrap_servers(broker), topic, pacing, on_sent))
+        progress.update(task, total=progress.tasks[0].completed)

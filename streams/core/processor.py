@@ -1,0 +1,125 @@
+"""The event-time engine: events in, closed and revised windows out, per scope.
+
+A scope's watermark is the latest event time seen in it (or, after `idle_after` seconds of wall
+clock without events, that time plus the idle wall time). A window closes once the watermark
+passes its end plus the term's grace; a later contribution within the term's retention revises
+it (a new revision of the same window key); beyond retention it is reported, never dropped silently.
+The same functions serve the batch command and the stream, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from streams.core.records import ClosedBy, LateContribution, Output, WindowResult
+from streams.core.state import ScopeState, WindowAgg, window_id
+from streams.core.terms import CompiledTerm, TermIndex
+from streams.core.verdict import judge
+from streams.models.events import Event
+
+
+class Processor:
+    """Applies events of one scope to its state; stateless itself, so one serves all scopes."""
+
+    def __init__(self, terms: TermIndex) -> None:
+        self.terms = terms
+
+    def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
+        """Count one event in its windows; return windows it closed or revised."""
+        out: list[Output] = []
+        for term in self.terms.for_queue(scope):
+            contribution = term.kind.contribute(event, term.term)
+            if contribution is None:
+                continue
+            at, num, den = contribution
+            start, end = term.window.bounds(at)
+            due = end + term.grace
+            wid = window_id(term.key, start)
+            agg = state.windows.get(wid)
+            if due <= state.watermark:
+                out.append(self._late(state, scope, term, agg, wid, start, end, num, den, event.event_id))
+                continue
+            if agg is None:
+                agg = state.windows[wid] = WindowAgg(term.key, start, end)
+                state.next_due = min(state.next_due, due)
+            agg.num += num
+            agg.den += den
+        state.last_event_wall = wall_now
+        event_time = event.occurred_at.timestamp()
+        if event_time > state.stream_time:
+            state.stream_time = event_time
+            out.extend(self.advance(state, scope, event_time, "watermark"))
+        return out
+
+    def _late(self, state: ScopeState, scope: str, term: CompiledTerm, agg: WindowAgg | None, wid: str,
+              start: float, end: float, num: float, den: float, event_id: str) -> Output:
+        state.late += 1
+        if end + term.grace + term.retention <= state.watermark:
+            return LateContribution(term.key, scope, term.window.iso(start), event_id,
+                                    f"window closed and past its retention of {term.term.retention}")
+        if agg is None:
+            agg = state.windows[wid] = WindowAgg(term.key, start, end, closed=True)
+            state.next_due = min(state.next_due, end + term.grace + term.retention)
+        agg.num += num
+        agg.den += den
+        return self._result(agg, term, scope, "late_event")
+
+    def idle(self, state: ScopeState, scope: str, wall_now: float, idle_after: float) -> list[Output]:
+        """Advance a quiet scope's clock with the wall clock, so its windows still close."""
+        idle_for = wall_now - state.last_event_wall
+        if math.isinf(state.stream_time) or idle_for < idle_after:
+            return []
+        return self.advance(state, scope, state.stream_time + idle_for, "idle")
+
+    def flush(self, state: ScopeState, scope: str) -> list[Output]:
+        """Close every open window (end of a batch input)."""
+        return self.advance(state, scope, math.inf, "end_of_input")
+
+    def advance(self, state: ScopeState, scope: str, watermark: float, closed_by: ClosedBy) -> list[Output]:
+        """Move the watermark forward; close due windows and forget those past retention."""
+        if watermark <= state.watermark:
+            return []
+        state.watermark = watermark
+        if watermark < state.next_due:
+            return []
+        closing: list[tuple[WindowAgg, CompiledTerm]] = []
+        next_due = math.inf
+        for wid, agg in list(state.windows.items()):
+            term = self.terms.by_key.get(agg.term)
+            if term is None:  # the term left the contract: its state goes with it
+                del state.windows[wid]
+                continue
+            due = agg.end + term.grace
+            if not agg.closed:
+                if due > watermark:
+                    next_due = min(next_due, due)
+                    continue
+                agg.closed = True
+                closing.append((agg, term))
+            if due + term.retention <= watermark:
+                del state.windows[wid]
+            else:
+                next_due = min(next_due, due + term.retention)
+        state.next_due = next_due
+        closing.sort(key=lambda pair: (pair[0].end, pair[0].term))
+        return [self._result(agg, term, scope, closed_by) for agg, term in closing]
+
+    @staticmethod
+    def _result(agg: WindowAgg, term: CompiledTerm, scope: str, closed_by: ClosedBy) -> WindowResult:
+        agg.revision += 1
+        t = term.term
+        value, status = judge(agg.num, agg.den, t.threshold, term.kind.higher_is_better, t.min_volume)
+        return WindowResult(
+            contract=term.contract, term=t.id, kpi=t.kpi, unit=term.kind.unit, scope=scope,
+            window_start=term.window.iso(agg.start), window_end=term.window.iso(agg.end),
+            value=value, numerator=agg.num, denominator=agg.den, threshold=t.threshold, warning=t.warning,
+            status=status, revision=agg.revision, closed_by=closed_by,
+        )
+
+    def open_windows(self, state: ScopeState) -> Iterable[tuple[CompiledTerm, WindowAgg]]:
+        """Windows still open, for period-to-date gauges."""
+        for agg in state.windows.values():
+            term = self.terms.by_key.get(agg.term)
+            if term is not None and not agg.closed:
+                yield term, agg

@@ -1,0 +1,64 @@
+"""What the core emits: closed-window results (and breaches among them) and late contributions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from streams.core.verdict import Status
+
+ClosedBy = Literal["watermark", "idle", "end_of_input", "late_event"]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One window of one term for one scope, judged; a later revision supersedes an earlier one."""
+
+    contract: str
+    term: str
+    kpi: str
+    unit: str
+    scope: str
+    window_start: str
+    window_end: str
+    value: float | None
+    numerator: float
+    denominator: float
+    threshold: float
+    warning: float | None
+    status: Status
+    revision: int
+    closed_by: ClosedBy
+
+    @property
+    def key(self) -> str:
+        """Stable key of the window across revisions (the Kafka message key)."""
+        return f"{self.contract}/{self.term}/{self.scope}/{self.window_start}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields of the `cckpi.kpi-windows` record."""
+        return {"key": self.key, **asdict(self)}
+
+    def to_breach(self) -> dict[str, Any]:
+        """The `cckpi.breaches` record: the window's fields under a stable breach id."""
+        return {"breach_id": self.key, "schema_version": 1, **asdict(self)}
+
+    def comparable(self) -> tuple[Any, ...]:
+        """Fields that batch and stream must agree on (not how the window was closed)."""
+        fields = asdict(self)
+        fields.pop("closed_by")
+        return tuple(sorted(fields.items()))
+
+
+@dataclass(frozen=True)
+class LateContribution:
+    """An event that belonged to a window closed longer ago than the term's retention."""
+
+    term: str
+    scope: str
+    window_start: str
+    event_id: str
+    reason: str
+
+
+Output = WindowResult | LateContribution

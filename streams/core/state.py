@@ -1,0 +1,68 @@
+"""Per-scope window state: the only thing the stream keeps in its changelog-backed table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass
+class WindowAgg:
+    """Running sums of one window of one term; `revision` is -1 until first emitted."""
+
+    term: str
+    start: float
+    end: float
+    num: float = 0.0
+    den: float = 0.0
+    revision: int = -1
+    closed: bool = False
+
+
+@dataclass
+class ScopeState:
+    """Event-time clock and open/recent windows of one scope (queue)."""
+
+    watermark: float = -math.inf
+    stream_time: float = -math.inf
+    last_event_wall: float = 0.0
+    late: int = 0
+    windows: dict[str, WindowAgg] = field(default_factory=dict)
+    next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
+
+    def to_bytes(self) -> bytes:
+        """Compact serialization for the state table."""
+        return orjson.dumps({
+            "wm": _finite(self.watermark),
+            "st": _finite(self.stream_time),
+            "lw": self.last_event_wall,
+            "late": self.late,
+            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed] for a in self.windows.values()],
+        })
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> ScopeState:
+        """Inverse of to_bytes; empty state for None."""
+        if not raw:
+            return cls()
+        data: dict[str, Any] = orjson.loads(raw)
+        state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"])
+        for term, start, end, num, den, revision, closed in data["w"]:
+            state.windows[window_id(term, start)] = WindowAgg(term, start, end, num, den, revision, closed)
+        return state
+
+
+def window_id(term: str, start: float) -> str:
+    """Key of a window within a scope's state."""
+    return f"{term}@{start:.0f}"
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def _infinite(value: float | None) -> float:
+    return -math.inf if value is None else value

@@ -1,0 +1,61 @@
+"""Contract terms compiled for fast lookup: which terms an event of a queue feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from streams.contracts.model import Contract, Term, parse_duration
+from streams.core.kpis import KPIS, KpiKind
+from streams.core.windows import WindowSpec
+
+
+@dataclass(frozen=True)
+class CompiledTerm:
+    """A term with its KPI kind, window and durations resolved."""
+
+    contract: str
+    term: Term
+    kind: KpiKind
+    window: WindowSpec
+    grace: float
+    retention: float
+
+    @property
+    def key(self) -> str:
+        """Stable id of the term across contracts: `contract/term`."""
+        return f"{self.contract}/{self.term.id}"
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """All compiled terms, by queue and by key."""
+
+    by_queue: dict[str, tuple[CompiledTerm, ...]]
+    by_key: dict[str, CompiledTerm] = field(default_factory=dict)
+
+    def for_queue(self, queue: str) -> Sequence[CompiledTerm]:
+        """Terms fed by events of `queue` (empty when no contract covers it)."""
+        return self.by_queue.get(queue, ())
+
+
+def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
+    """Resolve every term of every contract once, at start-up."""
+    by_queue: dict[str, list[CompiledTerm]] = {}
+    by_key: dict[str, CompiledTerm] = {}
+    for contract in contracts:
+        tz = ZoneInfo(contract.timezone)
+        for term in contract.terms:
+            compiled = CompiledTerm(
+                contract=contract.id,
+                term=term,
+                kind=KPIS[term.kpi],
+                window=WindowSpec.parse(term.window, tz),
+                grace=parse_duration(term.grace),
+                retention=parse_duration(term.retention),
+            )
+            by_key[compiled.key] = compiled
+            for queue in contract.queues_of(term):
+                by_queue.setdefault(queue, []).append(compiled)
+    return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key)

@@ -1,0 +1,53 @@
+"""Tumbling windows aligned to the contract's local calendar (midnight, Monday, 1st of month, quarter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from streams.contracts.model import CALENDAR_WINDOWS, parse_duration
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A tumbling window: `seconds` dividing a day, or a calendar unit, in a timezone."""
+
+    unit: str
+    seconds: int
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, text: str, tz: ZoneInfo) -> WindowSpec:
+        """Build from a contract's `window` field."""
+        if text in CALENDAR_WINDOWS:
+            return cls(text, 0, tz)
+        return cls("seconds", parse_duration(text), tz)
+
+    def bounds(self, epoch: float) -> tuple[float, float]:
+        """[start, end) of the window holding the instant `epoch`, as epoch seconds."""
+        local = datetime.fromtimestamp(epoch, self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        if self.unit == "seconds":
+            offset = (local.replace(tzinfo=None) - midnight).total_seconds()
+            start = midnight + timedelta(seconds=offset // self.seconds * self.seconds)
+            end = start + timedelta(seconds=self.seconds)
+        elif self.unit == "day":
+            start, end = midnight, midnight + timedelta(days=1)
+        elif self.unit == "week":
+            start = midnight - timedelta(days=midnight.weekday())
+            end = start + timedelta(days=7)
+        else:
+            months = 1 if self.unit == "month" else 3
+            first = (midnight.month - 1) // months * months + 1
+            start = midnight.replace(month=first, day=1)
+            year, month = divmod(first - 1 + months, 12)
+            end = start.replace(year=start.year + year, month=month + 1)
+        return self._epoch(start), self._epoch(end)
+
+    def _epoch(self, wall: datetime) -> float:
+        return wall.replace(tzinfo=self.tz).timestamp()
+
+    def iso(self, epoch: float) -> str:
+        """ISO 8601 with the contract's UTC offset."""
+        return datetime.fromtimestamp(epoch, self.tz).isoformat()

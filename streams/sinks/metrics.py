@@ -1,0 +1,85 @@
+"""Prometheus metrics of the KPIs and of the pipeline; one registry per worker, no globals.
+
+Names follow Prometheus conventions: `cckpi_` prefix, base units (`_seconds`, `_ratio`), `_total`
+counters, and no call or ticket ids as labels (cardinality is contracts x terms x queues).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from streams.core.kpis import KPIS
+from streams.core.records import WindowResult
+from streams.core.terms import CompiledTerm
+
+TERM_LABELS = ("contract", "term", "scope")
+
+
+class Metrics:
+    """All cckpi metrics, registered on their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.kpi = {
+            k.name: Gauge(f"cckpi_{k.name}_{k.unit}", f"{k.title} of the current (open) or last closed window",
+                          [*TERM_LABELS, "window"], registry=r)
+            for k in KPIS.values()
+        }
+        self.threshold = {
+            k.name: Gauge(f"cckpi_{k.name}_threshold_{k.unit}", f"{k.title}: the contract's breach level",
+                          ["contract", "term"], registry=r)
+            for k in KPIS.values()
+        }
+        self.warning = {
+            k.name: Gauge(f"cckpi_{k.name}_warning_{k.unit}", f"{k.title}: the contract's warning level",
+                          ["contract", "term"], registry=r)
+            for k in KPIS.values()
+        }
+        self.breached = Gauge("cckpi_term_breached", "1 when the last closed window of the term breached",
+                              TERM_LABELS, registry=r)
+        self.breaches = Counter("cckpi_breaches_total", "Windows closed (or revised) as breached",
+                                TERM_LABELS, registry=r)
+        self.windows_closed = Counter("cckpi_windows_closed_total", "Window results emitted, by status",
+                                      ["contract", "term", "status"], registry=r)
+        self.revisions = Counter("cckpi_window_revisions_total", "Closed windows revised by late events",
+                                 ["contract", "term"], registry=r)
+        self.events = Counter("cckpi_events_total", "Valid events processed", ["type"], registry=r)
+        self.late = Counter("cckpi_events_late_total",
+                            "Contributions that arrived after their window closed (revision or dropped)",
+                            ["contract", "term", "outcome"], registry=r)
+        self.dead_letters = Counter("cckpi_dead_letters_total", "Messages sent to the dead-letter topic",
+                                    ["reason"], registry=r)
+        self.watermark = Gauge("cckpi_watermark_timestamp_seconds", "Event-time watermark of a scope",
+                               ["scope"], registry=r)
+        self.batch_seconds = Histogram("cckpi_batch_duration_seconds", "Time to process one consumed batch",
+                                       registry=r, buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+
+    def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
+        """Publish every term's levels so dashboards can draw the contract line."""
+        for t in terms:
+            self.threshold[t.term.kpi].labels(t.contract, t.term.id).set(t.term.threshold)
+            if t.term.warning is not None:
+                self.warning[t.term.kpi].labels(t.contract, t.term.id).set(t.term.warning)
+
+    def on_result(self, result: WindowResult) -> None:
+        """Account for one emitted window result."""
+        labels = (result.contract, result.term, result.scope)
+        if result.value is not None:
+            self.kpi[result.kpi].labels(*labels, "last_closed").set(result.value)
+        self.windows_closed.labels(result.contract, result.term, result.status).inc()
+        self.breached.labels(*labels).set(1 if result.status == "breached" else 0)
+        if result.status == "breached":
+            self.breaches.labels(*labels).inc()
+        if result.revision > 0:
+            self.revisions.labels(result.contract, result.term).inc()
+
+    def set_current(self, kpi: str, contract: str, term: str, scope: str, value: float) -> None:
+        """The period-to-date value of the open window."""
+        self.kpi[kpi].labels(contract, term, scope, "current").set(value)
+
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
+        """Expose /metrics over HTTP in a background thread."""
+        start_http_server(port, addr=addr, registry=self.registry)
