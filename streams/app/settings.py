@@ -23,6 +23,8 @@ class WorkerSettings:
     batch_max: int = 5000
     batch_within: float = 0.05
     log_level: str = "warning"
+    session_timeout: float = 10.0
+    """Seconds before a silent worker's partitions move to another; also bounds a rebalance."""
 
 
 def bootstrap_servers(url: str) -> str:

@@ -45,6 +45,9 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         stream_wait_empty=False,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout,
+        broker_rebalance_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
 
     def topic(name: str, **kwargs: Any) -> faust.TopicT:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from streams.contracts.loader import ContractError, load_contracts
 from streams.contracts.model import Contract
@@ -20,7 +19,6 @@ def contracts_or_exit(files: list[Path]) -> list[Contract]:
     try:
         return load_contracts(files)
     except ContractError as exc:
-        err = Console(stderr=True)
         for problem in exc.problems:
-            err.print(str(problem), style="red", highlight=False, markup=False)
+            typer.secho(str(problem), fg="red", err=True)
         raise typer.Exit(2) from None

@@ -78,4 +78,5 @@ def compute_command(
             table.add_row(r.contract, r.term, r.scope, f"{r.window_start} .. {r.window_end[11:16]}", value,
                           f"{r.numerator:g}/{r.denominator:g}", f"{r.threshold:g}", f"[{style}]{r.status}",
                           str(r.revision))
-        Console().print(table)
+        console = Console()
+        Console(width=max(console.width, 160)).print(table)

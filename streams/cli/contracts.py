@@ -23,7 +23,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML fil
 
     - `cckpi contracts validate contracts/examples/*.yaml`
     """
-    console, err = Console(), Console(stderr=True)
+    console = Console()
     failed = False
     for file in files:
         try:
@@ -31,7 +31,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML fil
         except ContractError as exc:
             failed = True
             for problem in exc.problems:
-                err.print(str(problem), style="red", highlight=False, markup=False)
+                typer.secho(str(problem), fg="red", err=True)
             continue
         console.print(f"{file}: ok ({contract.id}, {len(contract.terms)} terms)", highlight=False)
     raise typer.Exit(1 if failed else 0)

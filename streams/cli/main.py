@@ -6,6 +6,7 @@ import typer
 
 from streams.cli import calendar, contracts, schema
 from streams.cli.compute import compute_command
+from streams.cli.demo import demo
 from streams.cli.simulate import simulate_command
 from streams.cli.worker import worker
 
@@ -22,6 +23,7 @@ app.add_typer(calendar.app, name="calendar")
 app.command("worker")(worker)
 app.command("simulate")(simulate_command)
 app.command("compute")(compute_command)
+app.command("demo")(demo)
 
 
 def main() -> None:

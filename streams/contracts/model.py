@@ -7,7 +7,7 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 KpiName = Literal[
     "answer_rate",
@@ -21,6 +21,7 @@ KpiName = Literal[
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CALENDAR_WINDOWS = ("day", "week", "month", "quarter")
+RATIO_KPIS = ("answer_rate", "service_level", "abandonment_rate")
 
 
 def parse_duration(text: str) -> int:
@@ -88,15 +89,20 @@ class Term(_Strict):
         parse_duration(value)
         return value
 
+    @field_validator("threshold", "warning")
+    @classmethod
+    def _level(cls, level: float | None, info: ValidationInfo) -> float | None:
+        kpi = info.data.get("kpi")
+        if level is None or kpi is None:
+            return level
+        if kpi in RATIO_KPIS and not 0 <= level <= 1:
+            raise ValueError(f"{level:g} is not a ratio in 0..1 as {kpi} needs (write 0.9, not 90)")
+        if kpi not in RATIO_KPIS and level < 0:
+            raise ValueError(f"{level:g} is negative; {kpi} is measured in seconds")
+        return level
+
     @model_validator(mode="after")
     def _kpi_fields(self) -> Term:
-        ratio = self.kpi in ("answer_rate", "service_level", "abandonment_rate")
-        levels = [("threshold", self.threshold)] + ([("warning", self.warning)] if self.warning is not None else [])
-        for name, level in levels:
-            if ratio and not 0 <= level <= 1:
-                raise ValueError(f"{name} {level} of a {self.kpi} term must be a ratio in 0..1 (write 0.9, not 90)")
-            if not ratio and level < 0:
-                raise ValueError(f"{name} {level} of a {self.kpi} term must be seconds >= 0")
         if self.kpi == "service_level" and self.answer_within_seconds is None:
             raise ValueError("a service_level term needs answer_within_seconds")
         if self.kpi != "service_level" and self.answer_within_seconds is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
+from streams.app.admin import ensure_topics
 from streams.models.decode import encode_event
 from streams.models.events import Event
 
@@ -55,7 +56,8 @@ def _schedule(events: Iterable[Event], pacing: Pacing) -> Iterable[tuple[float, 
 async def publish(events: Iterable[Event], bootstrap: str, topic: str, pacing: Pacing,
                   on_sent: Callable[[Published], None] | None = None) -> Published:
     """Send events keyed by queue; pace them to the wall clock unless speed is None."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True)
+    await ensure_topics(bootstrap, [topic])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     counts = Published()
     sim0: float | None = None

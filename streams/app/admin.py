@@ -1,0 +1,37 @@
+"""Creating cckpi's topics up front, so producers never auto-create them with the wrong partition count."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.app import topics
+
+DEFAULT_PARTITIONS = 4
+
+
+async def ensure_topics(bootstrap: str, names: Iterable[str] = (topics.CALLS, *topics.OUTPUTS),
+                        partitions: int = DEFAULT_PARTITIONS, timeout: float = 30.0) -> None:
+    """Create missing topics (replication 1 is enough for local brokers); existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await admin.start()
+            break
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()

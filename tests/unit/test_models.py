@@ -1,0 +1,44 @@
+"""Event models: strict validation with actionable reasons, versioned schemas."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streams.models import CallAnswered, InvalidEvent, decode_event, encode_event, event_schemas
+from tests.helpers import answered, at
+
+
+def test_round_trip() -> None:
+    event = answered(at("10:00"), wait=12.5)
+    again = decode_event(encode_event(event))
+    assert again == event and isinstance(again, CallAnswered)
+    assert again.offered_at == at("09:59", 47.5)
+
+
+@pytest.mark.parametrize(("raw", "kind", "fragment"), [
+    (b"{not json", "not_json", "not JSON"),
+    (b"[1, 2]", "not_object", "JSON object"),
+    (b'{"type": "call.teleported"}', "invalid", "type"),
+    (b'{"type": "call.answered", "event_id": "e", "call_id": "c", "queue": "q", "wait_seconds": 1,'
+     b' "occurred_at": "2026-11-23T10:00:00"}', "invalid", "occurred_at: Input should have timezone info"),
+    (b'{"type": "call.answered", "event_id": "e", "call_id": "c", "queue": "q", "wait_seconds": -1,'
+     b' "occurred_at": "2026-11-23T10:00:00+08:00"}', "invalid", "wait_seconds"),
+    (b'{"type": "call.offered", "event_id": "e", "call_id": "c", "queue": "q", "colour": "red",'
+     b' "occurred_at": "2026-11-23T10:00:00+08:00"}', "invalid", "colour"),
+])
+def test_invalid_events_say_why(raw: bytes, kind: str, fragment: str) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(raw)
+    assert info.value.kind == kind
+    assert fragment in info.value.reason
+
+
+def test_schemas_are_versioned_and_describe_required_fields() -> None:
+    schemas = event_schemas()
+    assert set(schemas) == {"call.offered", "call.answered", "call.abandoned", "call.ended"}
+    answered_schema = schemas["call.answered"]
+    assert answered_schema["$id"].endswith("/v1/call.answered.json")
+    assert {"event_id", "call_id", "queue", "occurred_at", "wait_seconds"} <= set(answered_schema["required"])
+    assert answered_schema["properties"]["occurred_at"]["format"] == "date-time"
+    assert orjson.loads(orjson.dumps(answered_schema)) == answered_schema

@@ -1,0 +1,97 @@
+"""The event-time engine: windows close by watermark + grace, late data revises or is reported."""
+
+from __future__ import annotations
+
+from streams.core import LateContribution, Processor, ScopeState, WindowResult, compute
+from tests.helpers import abandoned, answered, at, offered, terms
+
+
+def results(outputs: list) -> list[WindowResult]:
+    return [o for o in outputs if isinstance(o, WindowResult)]
+
+
+def feed(events: list, state: ScopeState | None = None) -> tuple[ScopeState, list]:
+    proc, state = Processor(terms()), state or ScopeState()
+    out: list = []
+    for e in events:
+        out += proc.ingest(state, e.queue, e, 0.0)
+    return state, out
+
+
+def test_window_closes_only_after_grace() -> None:
+    events = [answered(at("10:01")), answered(at("10:05")), abandoned(at("10:10")), offered(at("10:16", 59))]
+    state, out = feed(events)
+    assert out == []  # 10:16:59 < 10:15 + 2m grace
+    _, out = feed([offered(at("10:17"))], state)
+    [r] = results(out)
+    assert (r.window_start, r.window_end) == ("2026-11-23T10:00:00+08:00", "2026-11-23T10:15:00+08:00")
+    assert (r.numerator, r.denominator, r.status, r.revision) == (2, 3, "breached", 0)
+    assert r.value is not None and abs(r.value - 2 / 3) < 1e-12
+
+
+def test_out_of_order_event_within_grace_counts_in_its_window() -> None:
+    early = [answered(at("10:05")), answered(at("10:06")), answered(at("10:16"))]
+    # offered at 10:14:50, abandoned at 10:16:30 (after the watermark passed 10:15): still in grace
+    straggler = abandoned(at("10:16", 30), wait=100)
+    state, out = feed([*early, straggler, offered(at("10:18"))])
+    [r] = results(out)
+    assert (r.numerator, r.denominator) == (2, 3)
+    assert state.late == 0
+
+
+def test_event_after_close_revises_the_window_and_is_counted_late() -> None:
+    events = [answered(at("10:05")), answered(at("10:06")), answered(at("10:07")), offered(at("10:20"))]
+    state, out = feed(events)
+    [first] = results(out)
+    assert (first.status, first.revision) == ("met", 0)
+    _, out = feed([abandoned(at("10:14"), wait=60)], state)  # offered 10:13, window closed at 10:17
+    [revised] = results(out)
+    assert revised.key == first.key
+    assert (revised.revision, revised.denominator, revised.closed_by) == (1, 4, "late_event")
+    assert state.late == 1
+
+
+def test_event_past_retention_is_reported_not_dropped_silently() -> None:
+    state, _ = feed([answered(at("10:05")), offered(at("11:30"))])  # retention 1h: 10:15+2m+1h < 11:30
+    _, out = feed([answered(at("10:06"))], state)
+    [late] = out
+    assert isinstance(late, LateContribution)
+    assert late.window_start == "2026-11-23T10:00:00+08:00" and "retention" in late.reason
+    assert state.late == 1
+
+
+def test_idle_scope_closes_by_wall_clock() -> None:
+    proc, state = Processor(terms()), ScopeState()
+    for e in (answered(at("10:05")), answered(at("10:06")), answered(at("10:14"))):
+        proc.ingest(state, "q1", e, wall_now=1000.0)
+    assert proc.idle(state, "q1", wall_now=1005.0, idle_after=10) == []  # not idle long enough
+    assert proc.idle(state, "q1", wall_now=1060.0, idle_after=10) == []  # 10:15 + 2m grace not reached
+    [r] = results(proc.idle(state, "q1", wall_now=1000.0 + 181, idle_after=10))
+    assert (r.closed_by, r.denominator) == ("idle", 3)
+
+
+def test_insufficient_volume_never_breaches() -> None:
+    out = compute([abandoned(at("10:05")), abandoned(at("10:06"))], terms())
+    [r] = results(out)
+    assert (r.status, r.value, r.denominator) == ("insufficient_volume", 0.0, 2)
+
+
+def test_scopes_are_independent() -> None:
+    out = compute([answered(at("10:05"), queue="q1"), abandoned(at("10:05"), queue="q2")], terms())
+    by_scope = {r.scope: r for r in results(out)}
+    assert (by_scope["q1"].numerator, by_scope["q2"].numerator) == (1, 0)
+
+
+def test_state_survives_serialization_mid_stream() -> None:
+    events = [answered(at("10:05")), abandoned(at("10:07")), answered(at("10:16")), answered(at("10:12"), wait=5),
+              offered(at("10:40")), abandoned(at("10:10"), wait=20), answered(at("10:41"))]
+    _, straight = feed(events)
+    state, first = feed(events[:3])
+    restored = ScopeState.from_bytes(state.to_bytes())
+    _, rest = feed(events[3:], restored)
+    assert [r.comparable() for r in results(first + rest)] == [r.comparable() for r in results(straight)]
+    assert results(straight)  # the scenario does close windows
+
+
+def test_unknown_queue_is_ignored() -> None:
+    assert compute([answered(at("10:05"), queue="elsewhere")], terms()) == []

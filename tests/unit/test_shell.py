@@ -1,0 +1,86 @@
+"""The stream shell: consumed batches in, state and output messages out, bad input to the dead letters."""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.app import topics
+from streams.app.shell import RawMessage, StreamShell, decode_state, encode_state
+from streams.core import Processor
+from streams.models import encode_event
+from streams.sinks import Metrics
+from tests.helpers import abandoned, answered, at, offered, terms
+
+
+def msg(event: object, offset: int, key: bytes | None = None, partition: int = 0) -> RawMessage:
+    value = event if isinstance(event, bytes) else encode_event(event)  # type: ignore[arg-type]
+    queue = b"q1" if isinstance(event, bytes) else event.queue.encode()  # type: ignore[attr-defined]
+    return RawMessage(key if key is not None else queue, value, topics.CALLS, partition, offset)
+
+
+def shell() -> StreamShell:
+    return StreamShell(Processor(terms()), Metrics(), idle_after=5)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+def test_batch_emits_window_breach_and_dead_letters() -> None:
+    s = shell()
+    batch = [
+        msg(answered(at("10:01")), 0), msg(abandoned(at("10:02")), 1), msg(abandoned(at("10:03")), 2),
+        msg(b'{"type": "call.answered"', 3),
+        msg(answered(at("10:04")), 4, key=b"wrong-queue"),
+        msg(offered(at("10:30")), 5),
+    ]
+    result = s.on_batch(batch, stored={})
+    sent = [(topic, orjson.loads(value)) for topic, _key, value in result.sends]
+    windows = [v for t, v in sent if t == topics.KPI_WINDOWS]
+    breaches = [v for t, v in sent if t == topics.BREACHES]
+    dead = [v for t, v in sent if t == topics.DEAD_LETTER]
+    assert [(w["numerator"], w["denominator"], w["status"]) for w in windows] == [(1, 3, "breached")]
+    assert breaches[0]["breach_id"] == windows[0]["key"] == "t/ar/q1/2026-11-23T10:00:00+08:00"
+    assert [d["kind"] for d in dead] == ["not_json", "wrong_key"]
+    assert dead[0]["offset"] == 3 and dead[0]["value"] == '{"type": "call.answered"'
+    assert "must be the queue name" in dead[1]["reason"]
+    assert sample(s.metrics, "cckpi_breaches_total", contract="t", term="ar", scope="q1") == 1
+    assert sample(s.metrics, "cckpi_dead_letters_total", reason="wrong_key") == 1
+    assert sample(s.metrics, "cckpi_answer_rate_ratio", contract="t", term="ar", scope="q1",
+                  window="last_closed") == 1 / 3
+    partition, state = result.states[b"q1"]
+    assert partition == 0 and decode_state(encode_state(partition, state))[1] == state
+
+
+def test_state_is_loaded_from_the_table_when_not_cached() -> None:
+    first = shell()
+    result = first.on_batch([msg(answered(at("10:01")), 0), msg(answered(at("10:02")), 1)], stored={})
+    stored = {b"q1": encode_state(*result.states[b"q1"])}
+    second = shell()  # a new worker after a rebalance
+    result = second.on_batch([msg(abandoned(at("10:03")), 2), msg(offered(at("10:30")), 3)], stored=stored)
+    [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
+    assert (window["numerator"], window["denominator"]) == (2, 3)
+
+
+def test_tick_closes_quiet_scopes_of_its_partition_only() -> None:
+    s = shell()
+    r1 = s.on_batch([msg(answered(at("10:14")), 0, partition=0)], stored={}, wall_now=1000)
+    r2 = s.on_batch([msg(answered(at("10:14"), queue="q2"), 0, partition=1)], stored={}, wall_now=1000)
+    table = [(b"q1", encode_state(*r1.states[b"q1"])), (b"q2", encode_state(*r2.states[b"q2"]))]
+    assert s.on_tick(0, table, wall_now=1003).sends == []  # not idle long enough
+    result = s.on_tick(0, table, wall_now=1000 + 200)
+    scopes = {orjson.loads(v)["scope"] for t, _k, v in result.sends if t == topics.KPI_WINDOWS}
+    assert scopes == {"q1"}
+    assert list(result.states) == [b"q1"]
+
+
+def test_late_beyond_retention_goes_to_dead_letter_with_the_window() -> None:
+    s = shell()
+    s.on_batch([msg(answered(at("10:01")), 0), msg(offered(at("12:00")), 1)], stored={})
+    result = s.on_batch([msg(answered(at("10:02")), 2)], stored={})
+    [(topic, _key, value)] = result.sends
+    dead = orjson.loads(value)
+    assert topic == topics.DEAD_LETTER
+    assert (dead["kind"], dead["window_start"], dead["offset"]) == ("late", "2026-11-23T10:00:00+08:00", 2)
+    assert sample(s.metrics, "cckpi_events_late_total", contract="t", term="ar", outcome="dropped") == 1
