@@ -50,8 +50,9 @@ def _parse_instant(text: str, option: str, calendar: BusinessCalendar) -> dateti
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 date-time such as 2026-09-30T16:00+08:00",
-                                 param_hint=option) from None
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 date-time such as 2026-09-30T16:00+08:00", param_hint=option
+        ) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=calendar.tz)
 
 
