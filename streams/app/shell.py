@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from streams.app import topics
+from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
 from streams.core.records import LateContribution, Output, WindowResult
 from streams.core.state import ScopeState
@@ -88,7 +89,11 @@ class StreamShell:
                 continue
             state = self._state(expected, msg.partition, stored)
             self.metrics.events.labels(event.type).inc()
-            outputs = self.processor.ingest(state, event.queue, event, now)
+            try:
+                outputs = self.processor.ingest(state, event.queue, event, now)
+            except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
+                self._dead_letter(result, msg, str(exc), "calendar_unknown_day")
+                continue
             result.states[expected] = (msg.partition, state)
             self._emit(result, outputs, msg)
         self._update_current(result.states)

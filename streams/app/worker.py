@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics) -> faust.App:
     """A Faust app that checks the given contracts; run it with `run_worker`."""
     terms = compile_terms(contracts)
+    for key, reason in terms.skipped:
+        log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
     shell = StreamShell(Processor(terms), metrics, settings.idle_after)
     app = faust.App(

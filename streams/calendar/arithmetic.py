@@ -77,6 +77,11 @@ class BusinessCalendar:
         """True when the local date has working time."""
         return self.day(day).is_working
 
+    def is_working_time(self, instant: datetime) -> bool:
+        """True when an aware instant lies in a working interval (service hours)."""
+        _require_aware(instant, "instant")
+        return any(start <= instant < end for start, end in self._utc_intervals(self._local_date(instant)))
+
     def working_intervals(self, day: date) -> list[Interval]:
         """Working intervals [start, end) of a local date as aware datetimes in the calendar's timezone."""
         return [(start.astimezone(self.tz), end.astimezone(self.tz)) for start, end in self._utc_intervals(day)]

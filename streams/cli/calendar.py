@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
-from pydantic import ValidationError
 
 from streams.calendar import BusinessCalendar, CalendarSpec, CalendarUnknownDay
+from streams.contracts.loader import ContractError, load_contract
 
 app = typer.Typer(
     help="Business calendar of a contract: SLA deadlines and working time (working hours, holidays, 调休).",
@@ -32,17 +31,14 @@ ContractOption = Annotated[
 
 
 def _load_calendar(path: Path) -> CalendarSpec:
-    """The validated `calendar:` section of a contract file (to be replaced by the full contract loader)."""
+    """The validated `calendar:` section of a contract file (the whole contract is validated)."""
     try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise typer.BadParameter(f"cannot read {path}: {error}", param_hint="--contract") from None
-    if not isinstance(document, dict) or "calendar" not in document:
-        raise typer.BadParameter(f"{path} has no top-level `calendar:` section", param_hint="--contract")
-    try:
-        return CalendarSpec.model_validate(document["calendar"])
-    except ValidationError as error:
-        raise typer.BadParameter(f"invalid `calendar:` section in {path}:\n{error}", param_hint="--contract") from None
+        contract = load_contract(path)
+    except ContractError as error:
+        raise typer.BadParameter(f"invalid contract:\n{error}", param_hint="--contract") from None
+    if contract.calendar is None:
+        raise typer.BadParameter(f"{path} has no `calendar:` section", param_hint="--contract")
+    return contract.calendar
 
 
 def _parse_instant(text: str, option: str, calendar: BusinessCalendar) -> datetime:

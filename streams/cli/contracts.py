@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from streams.contracts.loader import ContractError, load_contract
+from streams.core.terms import compile_terms
 
 app = typer.Typer(help="Validate and inspect contract files.", no_args_is_help=True, rich_markup_mode="markdown")
 
@@ -34,4 +35,6 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML fil
                 typer.secho(str(problem), fg="red", err=True)
             continue
         console.print(f"{file}: ok ({contract.id}, {len(contract.terms)} terms)", highlight=False)
+        for key, reason in compile_terms([contract]).skipped:
+            console.print(f"  note: {key} is valid but not checked yet: {reason}", style="yellow", highlight=False)
     raise typer.Exit(1 if failed else 0)

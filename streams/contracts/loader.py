@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from streams.contracts.checks import check_contract
 from streams.contracts.model import Contract
+
+_UNION_TAGS = {"str", "RollingWindow"}
 
 
 @dataclass(frozen=True)
@@ -68,15 +71,21 @@ def parse_contract(text: str, file: str = "<contract>") -> Contract:
         raise ContractError([Problem(file, 1, "", "a contract file must be a YAML mapping")])
     lines = _line_index(node)
     try:
-        return Contract.model_validate(data)
+        contract = Contract.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-            path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(Problem(file, _locate(lines, loc), path, message))
-        raise ContractError(problems) from None
+        raise ContractError([_problem(file, lines, err["loc"], err["msg"].removeprefix("Value error, "))
+                             for err in exc.errors(include_url=False)]) from None
+    findings = check_contract(contract)
+    if findings:
+        raise ContractError([_problem(file, lines, path, message) for path, message in findings])
+    return contract
+
+
+def _problem(file: str, lines: dict[tuple[Any, ...], int], loc: Iterable[Any], message: str) -> Problem:
+    """A problem at a pydantic-style location (tagged-union and function steps are not field names)."""
+    path = [p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in _UNION_TAGS))]
+    text = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+    return Problem(file, _locate(lines, path), text, message)
 
 
 def load_contract(path: str | Path) -> Contract:

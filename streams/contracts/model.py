@@ -1,27 +1,34 @@
-"""The contract file's schema: parties, scope, timezone and the SLA terms to check."""
+"""The contract file's schema: parties, period, scope, calendar and the SLA terms to check.
+
+Field types and ranges are checked here; rules that relate several fields (a KPI's allowed options,
+overlapping terms, calendar coverage) are in `checks.py`, so each problem can name its exact field.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from streams.calendar import CalendarSpec
+from streams.contracts.kpis import CATALOG
 
 KpiName = Literal[
-    "answer_rate",
-    "service_level",
-    "abandonment_rate",
-    "average_speed_of_answer",
-    "average_talk_time",
-    "average_handle_time",
+    "answer_rate", "service_level", "abandonment_rate", "average_speed_of_answer", "average_talk_time",
+    "average_handle_time", "first_response_within", "solved_or_updated_within", "resolution_within",
+    "complaints_closed_within", "availability", "csat_average", "nps",
 ]
+assert set(KpiName.__args__) == set(CATALOG)  # type: ignore[attr-defined]
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CALENDAR_WINDOWS = ("day", "week", "month", "quarter")
-RATIO_KPIS = ("answer_rate", "service_level", "abandonment_rate")
+CALENDAR_WINDOW_SECONDS = {"day": 86400, "week": 7 * 86400, "month": 28 * 86400, "quarter": 90 * 86400}
+Id = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def parse_duration(text: str) -> int:
@@ -44,43 +51,119 @@ class Parties(_Strict):
 
 
 class Scope(_Strict):
-    """What the contract covers."""
+    """What the contract covers; terms default to all of it."""
 
-    queues: list[str] = Field(min_length=1, description="Queues (hotlines, skills) the terms apply to.")
+    queues: list[str] = Field(default_factory=list, description="Call queues (hotlines, skills).")
+    channels: list[str] = Field(default_factory=list, description="Contact channels: phone, email, chat, ...")
+    categories: list[str] = Field(default_factory=list, description="Ticket categories: request, fault, complaint.")
+    services: list[str] = Field(default_factory=list, description="Services whose availability is measured.")
+
+
+class Within(_Strict):
+    """A time limit: exactly one amount, in working time (calendar) or in plain time."""
+
+    working_minutes: float | None = Field(default=None, gt=0)
+    working_hours: float | None = Field(default=None, gt=0)
+    working_days: int | None = Field(default=None, gt=0)
+    minutes: float | None = Field(default=None, gt=0)
+    hours: float | None = Field(default=None, gt=0)
+    days: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Within:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(type(self).model_fields)} (got {given or 'none'})")
+        return self
+
+    @property
+    def uses_working_time(self) -> bool:
+        """True when the limit is counted on the business calendar."""
+        return self.working_minutes is not None or self.working_hours is not None or self.working_days is not None
+
+
+class RollingWindow(_Strict):
+    """A sliding window: the value over the last `rolling` period, re-evaluated every `step`."""
+
+    rolling: str = Field(description="Length, e.g. 7d or 30d.")
+    step: str = Field(default="1h", description="How often the rolling value is judged.")
+
+    @field_validator("rolling", "step")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def seconds(self) -> int:
+        """Length of the window."""
+        return parse_duration(self.rolling)
+
+
+class Penalty(_Strict):
+    """Money the vendor owes per breached window (违约金)."""
+
+    amount: Decimal = Field(gt=0, description="Amount per breach.")
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.")
+    per: Literal["breach"] = "breach"
+
+
+class Escalation(_Strict):
+    """A right the client gains after repeated breaches, e.g. termination after 3 breaches in a quarter."""
+
+    after_breaches: int = Field(ge=1, description="Breaches that trigger it.")
+    within: Literal["month", "quarter", "year", "contract"] = Field(description="Period the breaches are counted in.")
+    right: str = Field(description="What the client may then do, e.g. terminate, rectification, fee deduction.")
+
+
+class Report(_Strict):
+    """A periodic report the vendor owes (e.g. the monthly quality report)."""
+
+    id: str = Id
+    period: Literal["week", "month", "quarter"] = "month"
+    due_working_days: int = Field(default=5, ge=0, description="Working days after the period ends.")
+    description: str | None = None
 
 
 class Term(_Strict):
-    """One service-level term: a KPI, its threshold and the window it is judged over."""
+    """One service-level term: a KPI, its levels, the window it is judged over and what a breach costs."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id of the term in this contract.")
-    kpi: KpiName = Field(description="Which KPI the term measures.")
-    threshold: float = Field(description="Breach level: ratios in 0..1, times in seconds.")
+    kpi: KpiName = Field(description="Which KPI the term measures (see `streams/contracts/kpis.py`).")
+    description: str | None = Field(default=None, description="What the clause says.")
+    clause: str | None = Field(default=None, description="Where in the contract text the term comes from.")
+    threshold: float = Field(description="Breach level: ratios in 0..1, times in seconds, points, NPS -100..100.")
     warning: float | None = Field(default=None, description="Warning level, crossed before the breach level.")
-    window: str = Field(description="Tumbling window: a duration dividing a day (15m, 1h) or day/week/month/quarter.")
+    window: str | RollingWindow = Field(
+        description="Tumbling: a duration dividing a day (15m, 1h) or day/week/month/quarter; or {rolling: 7d}.")
+    measured_during: Literal["always", "service_hours"] = Field(
+        default="always", description="service_hours: only contacts offered in the calendar's working time count.")
     grace: str = Field(default="2m", description="Event-time grace after the window end before it closes.")
-    retention: str = Field(default="1d", description="How long a closed window still accepts late events as revisions.")
-    min_volume: int = Field(default=1, ge=1, description="Fewer contributing calls than this: insufficient_volume.")
-    queues: list[str] | None = Field(default=None, description="Queues of this term; default: the contract scope.")
-    answer_within_seconds: float | None = Field(
-        default=None, gt=0, description="service_level only: the target answer time T in seconds."
-    )
+    retention: str = Field(default="1d", description="How long a closed window accepts late events as revisions.")
+    min_volume: int = Field(default=1, ge=1, description="Fewer contributions than this: insufficient_volume.")
+    queues: list[str] | None = Field(default=None, description="Calls: queues of this term (default: the scope's).")
+    categories: list[str] | None = Field(default=None, description="Tickets: categories this term counts.")
+    priorities: list[str] | None = Field(default=None, description="Tickets: priorities this term counts.")
+    services: list[str] | None = Field(default=None, description="Availability: services (default: the scope's).")
+    answer_within_seconds: float | None = Field(default=None, gt=0, description="service_level: the target T.")
     short_abandon_seconds: float | None = Field(
-        default=None, ge=0, description="Abandons after waiting less than this are left out of the KPI."
-    )
-    abandons_within_target_good: bool = Field(
-        default=False, description="service_level only: an abandon within T counts as a good contact."
-    )
-    description: str | None = Field(default=None, description="The clause this term comes from.")
+        default=None, ge=0, description="Calls: abandons after waiting less than this are left out.")
+    abandons_within_target_good: bool | None = Field(
+        default=None, description="service_level: an abandon within T counts as a good contact.")
+    within: Within | None = Field(default=None, description="Tickets: the time limit, e.g. {working_minutes: 15}.")
+    scale_max: float | None = Field(default=None, gt=0, description="csat_average: top of the points scale.")
+    penalty: Penalty | None = Field(default=None, description="Owed per breached window.")
+    escalation: Escalation | None = Field(default=None, description="Right gained after repeated breaches.")
 
     @field_validator("window")
     @classmethod
-    def _window(cls, value: str) -> str:
-        if value in CALENDAR_WINDOWS:
+    def _window(cls, value: str | RollingWindow) -> str | RollingWindow:
+        if isinstance(value, RollingWindow) or value in CALENDAR_WINDOWS:
             return value
         seconds = parse_duration(value)
         if seconds <= 0 or 86400 % seconds:
             raise ValueError(f"window {value!r} must divide a day evenly (e.g. 15m, 1h) or be one of "
-                             f"{', '.join(CALENDAR_WINDOWS)}")
+                             f"{', '.join(CALENDAR_WINDOWS)}, or {{rolling: 7d}}")
         return value
 
     @field_validator("grace", "retention")
@@ -89,25 +172,12 @@ class Term(_Strict):
         parse_duration(value)
         return value
 
-    @field_validator("threshold", "warning")
-    @classmethod
-    def _level(cls, level: float | None, info: ValidationInfo) -> float | None:
-        kpi = info.data.get("kpi")
-        if level is None or kpi is None:
-            return level
-        if kpi in RATIO_KPIS and not 0 <= level <= 1:
-            raise ValueError(f"{level:g} is not a ratio in 0..1 as {kpi} needs (write 0.9, not 90)")
-        if kpi not in RATIO_KPIS and level < 0:
-            raise ValueError(f"{level:g} is negative; {kpi} is measured in seconds")
-        return level
-
-    @model_validator(mode="after")
-    def _kpi_fields(self) -> Term:
-        if self.kpi == "service_level" and self.answer_within_seconds is None:
-            raise ValueError("a service_level term needs answer_within_seconds")
-        if self.kpi != "service_level" and self.answer_within_seconds is not None:
-            raise ValueError(f"answer_within_seconds applies to service_level, not {self.kpi}")
-        return self
+    @property
+    def window_seconds(self) -> int:
+        """Nominal window length (months count 28 days), for compatibility checks."""
+        if isinstance(self.window, RollingWindow):
+            return self.window.seconds
+        return CALENDAR_WINDOW_SECONDS.get(self.window) or parse_duration(self.window)
 
 
 class Contract(_Strict):
@@ -115,12 +185,24 @@ class Contract(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id, used in topics and metrics.")
     name: str = Field(description="Human name of the contract.")
+    source: str | None = Field(default=None, description="The document the contract file was written from.")
     parties: Parties | None = None
     effective_from: date | None = Field(default=None, description="First day the contract applies.")
     effective_until: date | None = Field(default=None, description="Last day the contract applies.")
     timezone: str = Field(description="IANA timezone windows are aligned to, e.g. Asia/Shanghai.")
+    calendar: CalendarSpec | None = Field(
+        default=None, description="Service hours and holidays; its timezone defaults to the contract's.")
     scope: Scope
     terms: list[Term] = Field(min_length=1)
+    escalation: Escalation | None = Field(default=None, description="Right gained after breaches of any term.")
+    reports: list[Report] = Field(default_factory=list, description="Reports the vendor owes.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calendar_timezone(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("calendar"), dict) and "timezone" in data:
+            data = {**data, "calendar": {"timezone": data["timezone"], **data["calendar"]}}
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -131,18 +213,6 @@ class Contract(_Strict):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
         return value
 
-    @model_validator(mode="after")
-    def _unique_terms(self) -> Contract:
-        seen: set[str] = set()
-        for term in self.terms:
-            if term.id in seen:
-                raise ValueError(f"term id {term.id!r} appears twice")
-            seen.add(term.id)
-            unknown = set(term.queues or []) - set(self.scope.queues)
-            if unknown:
-                raise ValueError(f"term {term.id!r} names queues outside the scope: {sorted(unknown)}")
-        return self
-
     def queues_of(self, term: Term) -> list[str]:
-        """The queues a term applies to."""
+        """The queues a calls term applies to."""
         return term.queues or self.scope.queues

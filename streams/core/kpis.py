@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Term
 from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event
 
@@ -19,13 +20,30 @@ Contribution = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class KpiKind:
-    """How a KPI is measured, in which unit, and which direction is good."""
+    """A KPI the core computes: its catalog entry (unit, direction) and its contribution function."""
 
-    name: str
-    unit: str  # "ratio" or "seconds": the Prometheus base unit suffix
-    higher_is_better: bool
+    spec: KpiSpec
     contribute: Callable[[Event, Term], Contribution | None]
-    title: str
+
+    @property
+    def name(self) -> str:
+        """Catalog name, e.g. answer_rate."""
+        return self.spec.name
+
+    @property
+    def unit(self) -> str:
+        """Base unit: the Prometheus metric suffix."""
+        return self.spec.unit
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True for rates that breach below the threshold."""
+        return self.spec.higher_is_better
+
+    @property
+    def title(self) -> str:
+        """Human name."""
+        return self.spec.title
 
 
 def _short_abandon(event: CallAbandoned, term: Term) -> bool:
@@ -47,10 +65,11 @@ def _abandonment_rate(event: Event, term: Term) -> Contribution | None:
 
 def _service_level(event: Event, term: Term) -> Contribution | None:
     target = term.answer_within_seconds or 0.0
+    counts_good = bool(term.abandons_within_target_good)
     if isinstance(event, CallAnswered):
         return event.offered_at.timestamp(), float(event.wait_seconds <= target), 1.0
     if isinstance(event, CallAbandoned) and not _short_abandon(event, term):
-        good = term.abandons_within_target_good and event.wait_seconds <= target
+        good = counts_good and event.wait_seconds <= target
         return event.offered_at.timestamp(), float(good), 1.0
     return None
 
@@ -74,15 +93,14 @@ def _handle_time(event: Event, term: Term) -> Contribution | None:
     return None
 
 
-KPIS: dict[str, KpiKind] = {
-    k.name: k
-    for k in (
-        KpiKind("answer_rate", "ratio", True, _answer_rate, "Answer rate"),
-        KpiKind("service_level", "ratio", True, _service_level, "Service level"),
-        KpiKind("abandonment_rate", "ratio", False, _abandonment_rate, "Abandonment rate"),
-        KpiKind("average_speed_of_answer", "seconds", False, _speed_of_answer, "Average speed of answer"),
-        KpiKind("average_talk_time", "seconds", False, _talk_time, "Average talk time"),
-        KpiKind("average_handle_time", "seconds", False, _handle_time, "Average handle time"),
-    )
+_CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None]] = {
+    "answer_rate": _answer_rate,
+    "service_level": _service_level,
+    "abandonment_rate": _abandonment_rate,
+    "average_speed_of_answer": _speed_of_answer,
+    "average_talk_time": _talk_time,
+    "average_handle_time": _handle_time,
 }
-"""Every KPI kind a contract term may name."""
+
+KPIS: dict[str, KpiKind] = {name: KpiKind(CATALOG[name], fn) for name, fn in _CONTRIBUTIONS.items()}
+"""The KPI kinds this version computes (the catalog also has ticket, survey and availability kinds)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from streams.core.records import ClosedBy, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg, window_id
@@ -25,14 +26,24 @@ class Processor:
     def __init__(self, terms: TermIndex) -> None:
         self.terms = terms
 
-    def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
-        """Count one event in its windows; return windows it closed or revised."""
-        out: list[Output] = []
+    def contributions(self, scope: str, event: Event) -> list[tuple[CompiledTerm, float, float, float]]:
+        """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
+        found = []
         for term in self.terms.for_queue(scope):
             contribution = term.kind.contribute(event, term.term)
             if contribution is None:
                 continue
             at, num, den = contribution
+            if term.service_hours is not None and not term.service_hours.is_working_time(
+                    datetime.fromtimestamp(at, UTC)):
+                continue
+            found.append((term, at, num, den))
+        return found
+
+    def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
+        """Count one event in its windows; return windows it closed or revised."""
+        out: list[Output] = []
+        for term, at, num, den in self.contributions(scope, event):
             start, end = term.window.bounds(at)
             due = end + term.grace
             wid = window_id(term.key, start)

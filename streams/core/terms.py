@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from streams.contracts.model import Contract, Term, parse_duration
+from streams.calendar import BusinessCalendar
+from streams.contracts.model import Contract, RollingWindow, Term, parse_duration
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.windows import WindowSpec
 
@@ -21,6 +22,8 @@ class CompiledTerm:
     window: WindowSpec
     grace: float
     retention: float
+    service_hours: BusinessCalendar | None = None
+    """Set when only contacts in the calendar's working time count (`measured_during: service_hours`)."""
 
     @property
     def key(self) -> str:
@@ -34,6 +37,8 @@ class TermIndex:
 
     by_queue: dict[str, tuple[CompiledTerm, ...]]
     by_key: dict[str, CompiledTerm] = field(default_factory=dict)
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(term key, reason) of terms this version does not compute yet."""
 
     def for_queue(self, queue: str) -> Sequence[CompiledTerm]:
         """Terms fed by events of `queue` (empty when no contract covers it)."""
@@ -44,9 +49,18 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
     """Resolve every term of every contract once, at start-up."""
     by_queue: dict[str, list[CompiledTerm]] = {}
     by_key: dict[str, CompiledTerm] = {}
+    skipped: list[tuple[str, str]] = []
     for contract in contracts:
         tz = ZoneInfo(contract.timezone)
+        calendar = BusinessCalendar(contract.calendar, name=contract.id) if contract.calendar else None
         for term in contract.terms:
+            key = f"{contract.id}/{term.id}"
+            if term.kpi not in KPIS:
+                skipped.append((key, f"{term.kpi} is not computed by this version yet"))
+                continue
+            if isinstance(term.window, RollingWindow):
+                skipped.append((key, "rolling windows are not computed by this version yet"))
+                continue
             compiled = CompiledTerm(
                 contract=contract.id,
                 term=term,
@@ -54,8 +68,9 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 window=WindowSpec.parse(term.window, tz),
                 grace=parse_duration(term.grace),
                 retention=parse_duration(term.retention),
+                service_hours=calendar if term.measured_during == "service_hours" else None,
             )
             by_key[compiled.key] = compiled
             for queue in contract.queues_of(term):
                 by_queue.setdefault(queue, []).append(compiled)
-    return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key)
+    return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key, tuple(skipped))

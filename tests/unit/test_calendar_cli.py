@@ -12,8 +12,11 @@ from streams.cli.calendar import _load_calendar, app
 CONTRACT = """\
 id: acme
 name: ACME hotline
+timezone: Asia/Shanghai
+scope: {queues: [hotline]}
+terms:
+  - {id: ar, kpi: answer_rate, threshold: 0.9, window: 1h}
 calendar:
-  timezone: Asia/Shanghai
   holidays: CN
   working_hours:
     mon: [["09:00", "18:00"]]
@@ -95,13 +98,11 @@ def test_bad_start(contract: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("id: acme\n", "no top-level `calendar:` section"),
-        ("- just\n- a list\n", "no top-level `calendar:` section"),
-        (
-            "calendar: {timezone: Mars/Olympus, holidays: CN, working_hours: {mon: [['09:00', '18:00']]}}\n",
-            "unknown timezone",
-        ),
-        ("calendar: [unclosed\n", "cannot read"),
+        ("id: acme\n", "name: Field required"),
+        ("- just\n- a list\n", "must be a YAML mapping"),
+        (CONTRACT.replace("Asia/Shanghai", "Mars/Olympus"), "unknown timezone"),
+        ("calendar: [unclosed\n", "not valid YAML"),
+        (CONTRACT.split("calendar:")[0], "has no `calendar:` section"),
     ],
 )
 def test_bad_contract_files(tmp_path: Path, text: str, message: str) -> None:
@@ -120,7 +121,7 @@ def test_missing_contract_file(tmp_path: Path) -> None:
     assert "does not exist" in _flat(err)
 
 
-def test_load_calendar_reads_only_the_calendar_section(contract: Path) -> None:
+def test_load_calendar_uses_the_contract_loader(contract: Path) -> None:
     spec = _load_calendar(contract)
     assert spec.holidays == "CN"
     assert len(spec.overrides) == 1

@@ -95,3 +95,43 @@ def test_state_survives_serialization_mid_stream() -> None:
 
 def test_unknown_queue_is_ignored() -> None:
     assert compute([answered(at("10:05"), queue="elsewhere")], terms()) == []
+
+
+SERVICE_HOURS = """
+id: sh
+name: service hours
+timezone: Asia/Shanghai
+calendar:
+  holidays: CN
+  working_hours: {mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]]}
+scope: {queues: [q1]}
+terms:
+  - {id: ar, kpi: answer_rate, threshold: 0.8, window: day, measured_during: service_hours}
+"""
+
+
+def test_service_hours_only_count_calls_offered_in_working_time() -> None:
+    from streams.contracts import parse_contract
+    from streams.core import compile_terms
+
+    index = compile_terms([parse_contract(SERVICE_HOURS)])
+    events = [answered(at("10:00")), abandoned(at("18:00"), wait=5),  # offered 17:59:55: in service hours
+              abandoned(at("18:01"), wait=30), abandoned(at("20:00"))]  # offered after 18:00: not counted
+    [r] = results(compute(events, index))  # 2026-11-23 is a Monday
+    assert (r.numerator, r.denominator) == (1, 2)
+
+
+def test_unknown_calendar_day_raises_before_changing_state() -> None:
+    import pytest
+
+    from streams.calendar import CalendarUnknownDay
+    from streams.contracts import parse_contract
+    from streams.core import compile_terms
+
+    proc, state = Processor(compile_terms([parse_contract(SERVICE_HOURS)])), ScopeState()
+    proc.ingest(state, "q1", answered(at("10:00")), 0.0)
+    before = state.to_bytes()
+    from datetime import timedelta
+    with pytest.raises(CalendarUnknownDay):
+        proc.ingest(state, "q1", answered(at("10:00") + timedelta(days=400)), 0.0)
+    assert state.to_bytes() == before
