@@ -38,12 +38,29 @@ def events(
     typer.echo(f"wrote {len(schemas)} schemas to {folder}")
 
 
+def contract_schema() -> dict[str, object]:
+    """JSON Schema of contract files, with an `$id` for editors (yaml-language-server)."""
+    schema = Contract.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://cckpi.dev/schemas/contract.schema.json"
+    return schema
+
+
 @app.command("contract")
-def contract() -> None:
-    """Print the JSON Schema of contract files (for editor completion and validation).
+def contract(
+    out: Annotated[Path | None, typer.Option(help="Write the schema to this file instead of stdout.")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of contract files, for editor completion and validation.
 
     **Examples**
 
     - `cckpi schema contract > contract.schema.json`
+    - `cckpi schema contract --out schemas/contract.schema.json`
     """
-    typer.echo(json.dumps(Contract.model_json_schema(), indent=2, ensure_ascii=False))
+    text = json.dumps(contract_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
