@@ -12,6 +12,7 @@ Source = Literal["calls", "tickets", "surveys", "availability"]
 Unit = Literal["ratio", "seconds", "points", "score"]
 
 CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds"})
+QUEUES = frozenset({"queues"})
 TICKET_OPTIONS = frozenset({"categories", "priorities", "within"})
 
 
@@ -49,11 +50,11 @@ CATALOG: dict[str, KpiSpec] = {s.name: s for s in (
           required=frozenset({"answer_within_seconds"})),
     _spec("abandonment_rate", "Abandonment rate", "calls", "ratio", False, CALL_OPTIONS,
           "abandoned / (answered + abandoned), by offer time"),
-    _spec("average_speed_of_answer", "Average speed of answer", "calls", "seconds", False, CALL_OPTIONS,
+    _spec("average_speed_of_answer", "Average speed of answer", "calls", "seconds", False, QUEUES,
           "mean queue wait of answered calls"),
-    _spec("average_talk_time", "Average talk time", "calls", "seconds", False, CALL_OPTIONS,
+    _spec("average_talk_time", "Average talk time", "calls", "seconds", False, QUEUES,
           "mean talk seconds of ended calls, by end time"),
-    _spec("average_handle_time", "Average handle time", "calls", "seconds", False, CALL_OPTIONS,
+    _spec("average_handle_time", "Average handle time", "calls", "seconds", False, QUEUES,
           "mean talk + hold + wrap seconds of ended calls, by end time"),
     _spec("first_response_within", "First response in time", "tickets", "ratio", True, TICKET_OPTIONS,
           "tickets whose first response came within `within` / tickets created",
