@@ -90,6 +90,18 @@ def _supported_countries() -> frozenset[str]:
     return frozenset(holidays.list_supported_countries(include_aliases=False))
 
 
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
+"""An IANA timezone name, checked against the tz database."""
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -128,7 +140,7 @@ class CalendarSpec(_Strict):
     to `known_until`; otherwise it is an error, never a guess.
     """
 
-    timezone: str = Field(description="IANA timezone of the working hours, e.g. Asia/Shanghai.")
+    timezone: TimezoneName = Field(description="IANA timezone of the working hours, e.g. Asia/Shanghai.")
     holidays: str = Field(
         description="Holiday library: CN = chinese-calendar (statutory holidays and 调休 make-up working days); "
         "another ISO 3166-1 alpha-2 country code = the `holidays` package; none = no library, only "
@@ -159,15 +171,6 @@ class CalendarSpec(_Strict):
         "(e.g. next year's 调休 schedule not yet in chinese-calendar) follow working_hours plus overrides. "
         "Without it such dates are an error. It never hides dates the library knows.",
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
-        return value
 
     @field_validator("holidays")
     @classmethod
