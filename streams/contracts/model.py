@@ -28,7 +28,8 @@ _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CALENDAR_WINDOWS = ("day", "week", "month", "quarter")
 CALENDAR_WINDOW_SECONDS = {"day": 86400, "week": 7 * 86400, "month": 28 * 86400, "quarter": 90 * 86400}
-Id = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+"""Lower-case id used in keys, topics and metric labels."""
 
 
 def parse_duration(text: str) -> int:
@@ -122,7 +123,7 @@ class Escalation(_Strict):
 class Report(_Strict):
     """A periodic report the vendor owes (e.g. the monthly quality report)."""
 
-    id: str = Id
+    id: Identifier
     period: Literal["week", "month", "quarter"] = "month"
     due_working_days: int = Field(default=5, ge=0, description="Working days after the period ends.")
     description: str | None = None
@@ -131,7 +132,7 @@ class Report(_Strict):
 class Term(_Strict):
     """One service-level term: a KPI, its levels, the window it is judged over and what a breach costs."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id of the term in this contract.")
+    id: Identifier = Field(description="Stable id of the term in this contract.")
     kpi: KpiName = Field(description="Which KPI the term measures (see `streams/contracts/kpis.py`).")
     description: str | None = Field(default=None, description="What the clause says.")
     clause: str | None = Field(default=None, description="Where in the contract text the term comes from.")
@@ -180,7 +181,7 @@ class Term(_Strict):
 class Contract(_Strict):
     """A contract between a client and a vendor, with the SLA terms cckpi checks."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id, used in topics and metrics.")
+    id: Identifier = Field(description="Stable id, used in topics and metrics.")
     name: str = Field(description="Human name of the contract.")
     source: str | None = Field(default=None, description="The document the contract file was written from.")
     parties: Parties | None = None
