@@ -1,0 +1,37 @@
+# cckpi developer tasks. Variables can be overridden: make kafka PORT=19092, make test PYTEST_ARGS='-k brokers'.
+
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON       ?= python3
+VENV         ?= .venv
+BIN          := $(VENV)/bin
+VENV_STAMP   := $(VENV)/.installed-dev
+PORT         ?= 9092
+PYTEST_ARGS  ?=
+
+.PHONY: help venv kafka kafka-jars test lint
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+venv: $(VENV_STAMP) ## create .venv and install the project with dev extras (once per pyproject change)
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+kafka-jars: ## assemble the Apache Kafka broker classpath from Maven Central (no-op when up to date)
+	@tools/kafka/assemble.sh
+
+kafka: kafka-jars ## run Kafka in the foreground on 127.0.0.1:$(PORT) (data in .cache/kafka-run/$(PORT))
+	tools/kafka/run.sh $(PORT)
+
+test: venv kafka-jars ## run the test suite (starts its own brokers)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: venv ## ruff + mypy
+	$(BIN)/ruff check streams tests
+	$(BIN)/mypy
