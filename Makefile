@@ -10,8 +10,9 @@ BIN          := $(VENV)/bin
 VENV_STAMP   := $(VENV)/.installed-dev
 PORT         ?= 9092
 PYTEST_ARGS  ?=
+DEMO_ARGS    ?=
 
-.PHONY: help venv kafka kafka-jars test lint
+.PHONY: help venv demo kafka kafka-jars test lint
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,13 +24,16 @@ $(VENV_STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
+demo: venv ## run broker (tansu, no Java), worker and simulator with a live view; Ctrl-C stops all
+	$(BIN)/cckpi demo $(DEMO_ARGS)
+
 kafka-jars: ## assemble the Apache Kafka broker classpath from Maven Central (no-op when up to date)
 	@tools/kafka/assemble.sh
 
 kafka: kafka-jars ## run Kafka in the foreground on 127.0.0.1:$(PORT) (data in .cache/kafka-run/$(PORT))
 	tools/kafka/run.sh $(PORT)
 
-test: venv kafka-jars ## run the test suite (starts its own brokers)
+test: venv kafka-jars lint ## lint, then the whole test suite (starts its own brokers and services)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv ## ruff + mypy

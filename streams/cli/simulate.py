@@ -30,7 +30,7 @@ def simulate_command(
     agents: Annotated[int, typer.Option(help="Agents per queue outside the dip.")] = 16,
     dip_agents: Annotated[int, typer.Option(help="Agents per queue during the hourly dip (minutes 5-20).")] = 7,
     bad_every: Annotated[int, typer.Option(help="Send a malformed message every N events (0: never).")] = 0,
-    late_every: Annotated[int, typer.Option(help="Hold back every N-th event by 40 simulated minutes.")] = 0,
+    late_every: Annotated[int, typer.Option(help="Hold back every N-th event by 20 simulated minutes.")] = 0,
     topic: Annotated[str, typer.Option(help="Topic to publish to.")] = topics.CALLS,
 ) -> None:
     """Simulate inbound calls (Poisson arrivals, exponential talk and patience, an hourly staffing dip

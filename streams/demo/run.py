@@ -132,7 +132,7 @@ def run_demo(opts: DemoOptions) -> int:
                                          "--data-dir", str(workdir / "faust"), "--idle-after", "3",
                                          "--app-id", "cckpi-demo"], workdir))
         children.append(Child("simulator", ["simulate", "-c", contract, "--broker", url, "--speed", str(opts.speed),
-                                            "--bad-every", "400", "--late-every", "250"], workdir))
+                                            "--bad-every", "400", "--late-every", "150"], workdir))
         return asyncio.run(_watch(opts, bootstrap, f"http://127.0.0.1:{port}/metrics", children, console))
     except KeyboardInterrupt:
         return 0

@@ -24,7 +24,7 @@ class Pacing:
     """Every n-th message is replaced by a malformed one (0: never), to exercise the dead-letter path."""
     late_every: int = 0
     """Every n-th event is held back and published `late_by` simulated seconds later (0: never)."""
-    late_by: float = 2400.0
+    late_by: float = 1200.0
 
 
 @dataclass
