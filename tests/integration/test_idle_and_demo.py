@@ -40,11 +40,11 @@ def test_quiet_queue_closes_its_window_by_the_idle_timer(tmp_path: Path) -> None
 
 def test_demo_runs_shows_breaches_and_exits_cleanly() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streams", "demo", "--duration", "60", "--metrics-port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "streams", "demo", "--duration", "90", "--metrics-port", str(port)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/metrics"
     breaches, gauge = 0.0, None
-    deadline = time.monotonic() + 58
+    deadline = time.monotonic() + 85
     while time.monotonic() < deadline and not (breaches > 0 and gauge is not None):
         time.sleep(2)
         try:
