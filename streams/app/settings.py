@@ -20,6 +20,8 @@ class WorkerSettings:
     idle_after: float = 10.0
     """Wall seconds without events after which a scope's clock follows the wall clock."""
     tick_interval: float = 1.0
+    max_future: float = 7 * 86400.0
+    """Events stamped further than this ahead of the worker clock are dead-lettered, not trusted."""
     batch_max: int = 5000
     batch_within: float = 0.05
     log_level: str = "warning"

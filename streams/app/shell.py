@@ -6,6 +6,7 @@ and the per-event path is plain Python over the pure core.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent, decode_event
 from streams.sinks.metrics import Metrics
 from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,12 @@ def decode_state(raw: bytes | None) -> tuple[int | None, ScopeState]:
 class StreamShell:
     """Applies consumed batches to scope states through the core, and turns outputs into messages."""
 
-    def __init__(self, processor: Processor, metrics: Metrics, idle_after: float) -> None:
+    def __init__(self, processor: Processor, metrics: Metrics, idle_after: float,
+                 max_future: float = 7 * 86400) -> None:
         self.processor = processor
         self.metrics = metrics
         self.idle_after = idle_after
+        self.max_future = max_future
         self.cache: dict[bytes, tuple[int, ScopeState]] = {}
 
     def forget(self) -> None:
@@ -78,26 +83,39 @@ class StreamShell:
         result = BatchResult()
         for msg in messages:
             try:
-                event = decode_event(msg.value or b"")
-            except InvalidEvent as exc:
-                self._dead_letter(result, msg, exc.reason, exc.kind)
-                continue
-            expected = event.queue.encode()
-            if msg.key != expected:
-                self._dead_letter(result, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
-                                  "so all events of a queue land in one partition", "wrong_key")
-                continue
-            state = self._state(expected, msg.partition, stored)
-            self.metrics.events.labels(event.type).inc()
-            try:
-                outputs = self.processor.ingest(state, event.queue, event, now)
-            except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
-                self._dead_letter(result, msg, str(exc), "calendar_unknown_day")
-                continue
-            result.states[expected] = (msg.partition, state)
-            self._emit(result, outputs, msg)
+                self._one(msg, stored, now, result)
+            except Exception as exc:  # a bug must not stop the stream: park the message and say why
+                log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+                self._dead_letter(result, msg, f"internal error: {exc!r}", "internal_error")
         self._update_current(result.states)
         return result
+
+    def _one(self, msg: RawMessage, stored: dict[bytes, bytes | None], now: float, result: BatchResult) -> None:
+        try:
+            event = decode_event(msg.value or b"")
+        except InvalidEvent as exc:
+            self._dead_letter(result, msg, exc.reason, exc.kind)
+            return
+        expected = event.queue.encode()
+        if msg.key != expected:
+            self._dead_letter(result, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
+                              "so all events of a queue land in one partition", "wrong_key")
+            return
+        ahead = event.occurred_at.timestamp() - now
+        if ahead > self.max_future:
+            self._dead_letter(result, msg, f"occurred_at is {ahead / 86400:.1f} days ahead of the worker's clock "
+                              f"(more than {self.max_future / 86400:g}): it would close every open window",
+                              "future_event")
+            return
+        state = self._state(expected, msg.partition, stored)
+        try:
+            outputs = self.processor.ingest(state, event.queue, event, now)
+        except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
+            self._dead_letter(result, msg, str(exc), "calendar_unknown_day")
+            return
+        self.metrics.events.labels(event.type).inc()
+        result.states[expected] = (msg.partition, state)
+        self._emit(result, outputs, msg)
 
     def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:

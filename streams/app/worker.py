@@ -31,7 +31,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
-    shell = StreamShell(Processor(terms), metrics, settings.idle_after)
+    shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

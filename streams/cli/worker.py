@@ -19,6 +19,7 @@ def worker(
     partitions: Annotated[int, typer.Option(help="Partitions of the topics the worker creates.")] = 4,
     app_id: Annotated[str, typer.Option(help="Consumer group and table prefix.")] = "cckpi",
     idle_after: Annotated[float, typer.Option(help="Wall seconds before a quiet queue's clock follows the wall.")] = 10,
+    max_future_days: Annotated[float, typer.Option(help="Dead-letter events stamped this far ahead of now.")] = 7,
     data_dir: Annotated[Path, typer.Option(help="Local state directory.")] = Path(".cache/faust"),
     log_level: Annotated[str, typer.Option(help="Log level of the worker.")] = "warning",
 ) -> None:
@@ -37,5 +38,6 @@ def worker(
     contracts = contracts_or_exit(contract)
     settings = WorkerSettings(broker=broker_url(broker), app_id=app_id, partitions=partitions,
                               metrics_port=metrics_port, metrics_addr=metrics_addr, idle_after=idle_after,
+                              max_future=max_future_days * 86400,
                               datadir=data_dir, log_level=log_level)
     run_worker(settings, contracts)

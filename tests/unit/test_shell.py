@@ -64,12 +64,12 @@ def test_state_is_loaded_from_the_table_when_not_cached() -> None:
 
 
 def test_tick_closes_quiet_scopes_of_its_partition_only() -> None:
-    s = shell()
-    r1 = s.on_batch([msg(answered(at("10:14")), 0, partition=0)], stored={}, wall_now=1000)
-    r2 = s.on_batch([msg(answered(at("10:14"), queue="q2"), 0, partition=1)], stored={}, wall_now=1000)
+    s, wall = shell(), at("10:14").timestamp()
+    r1 = s.on_batch([msg(answered(at("10:14")), 0, partition=0)], stored={}, wall_now=wall)
+    r2 = s.on_batch([msg(answered(at("10:14"), queue="q2"), 0, partition=1)], stored={}, wall_now=wall)
     table = [(b"q1", encode_state(*r1.states[b"q1"])), (b"q2", encode_state(*r2.states[b"q2"]))]
-    assert s.on_tick(0, table, wall_now=1003).sends == []  # not idle long enough
-    result = s.on_tick(0, table, wall_now=1000 + 200)
+    assert s.on_tick(0, table, wall_now=wall + 3).sends == []  # not idle long enough
+    result = s.on_tick(0, table, wall_now=wall + 200)
     scopes = {orjson.loads(v)["scope"] for t, _k, v in result.sends if t == topics.KPI_WINDOWS}
     assert scopes == {"q1"}
     assert list(result.states) == [b"q1"]
@@ -84,3 +84,34 @@ def test_late_beyond_retention_goes_to_dead_letter_with_the_window() -> None:
     assert topic == topics.DEAD_LETTER
     assert (dead["kind"], dead["window_start"], dead["offset"]) == ("late", "2026-11-23T10:00:00+08:00", 2)
     assert sample(s.metrics, "cckpi_events_late_total", contract="t", term="ar", outcome="dropped") == 1
+
+
+def test_event_far_in_the_future_is_parked_not_allowed_to_close_windows() -> None:
+    s = shell()
+    now = at("10:30").timestamp()
+    s.on_batch([msg(answered(at("10:01")), 0)], stored={}, wall_now=now)
+    future = answered(at("10:01").replace(year=2030))
+    result = s.on_batch([msg(future, 1)], stored={}, wall_now=now)
+    [(topic, _key, value)] = result.sends
+    assert topic == topics.DEAD_LETTER and orjson.loads(value)["kind"] == "future_event"
+    assert s.cache[b"q1"][1].stream_time < now  # the clock did not jump
+
+
+def test_a_bug_parks_the_message_and_the_batch_goes_on(monkeypatch: object) -> None:
+    s = shell()
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    calls = iter([boom])
+    original = s.processor.ingest
+
+    def flaky(*args: object) -> object:
+        fn = next(calls, None)
+        return fn(*args) if fn else original(*args)  # type: ignore[arg-type]
+
+    s.processor.ingest = flaky  # type: ignore[method-assign]
+    result = s.on_batch([msg(answered(at("10:01")), 0), msg(answered(at("10:02")), 1)], stored={})
+    dead = [orjson.loads(v) for t, _k, v in result.sends if t == topics.DEAD_LETTER]
+    assert [d["kind"] for d in dead] == ["internal_error"] and "bug" in dead[0]["reason"]
+    assert s.cache[b"q1"][1].windows  # the second message was processed
