@@ -16,7 +16,7 @@ from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
 from streams.core.records import LateContribution, Output, WindowResult
 from streams.core.state import ScopeState
-from streams.models.decode import InvalidEvent, decode_event
+from streams.models.decode import InvalidEvent, decode_call
 from streams.sinks.metrics import Metrics
 from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
 
@@ -92,7 +92,7 @@ class StreamShell:
 
     def _one(self, msg: RawMessage, stored: dict[bytes, bytes | None], now: float, result: BatchResult) -> None:
         try:
-            event = decode_event(msg.value or b"")
+            event = decode_call(msg.value or b"")
         except InvalidEvent as exc:
             self._dead_letter(result, msg, exc.reason, exc.kind)
             return

@@ -8,7 +8,7 @@ from streams.core.processor import Processor
 from streams.core.records import Output
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
-from streams.models.events import Event
+from streams.models.events import Event, routing_key
 
 
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:
@@ -20,8 +20,9 @@ def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:
     states: dict[str, ScopeState] = {}
     out: list[Output] = []
     for event in events:
-        state = states.setdefault(event.queue, ScopeState())
-        out.extend(processor.ingest(state, event.queue, event, 0.0))
+        scope = routing_key(event)
+        state = states.setdefault(scope, ScopeState())
+        out.extend(processor.ingest(state, scope, event, 0.0))
     for scope, state in states.items():
         out.extend(processor.flush(state, scope))
     return out

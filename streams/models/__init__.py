@@ -1,6 +1,6 @@
 """Event models (pydantic): what the sources send, validated at the edge."""
 
-from streams.models.decode import InvalidEvent, decode_event, encode_event
+from streams.models.decode import InvalidEvent, decode_call, decode_event, encode_event
 from streams.models.events import (
     SCHEMA_VERSION,
     CallAbandoned,
@@ -9,6 +9,18 @@ from streams.models.events import (
     CallEvent,
     CallOffered,
     Event,
+    ServiceDown,
+    ServiceProbe,
+    ServiceUp,
+    SurveySubmitted,
+    TicketClosed,
+    TicketCreated,
+    TicketEvent,
+    TicketFirstResponse,
+    TicketReopened,
+    TicketResolved,
+    TicketUpdated,
+    routing_key,
 )
 from streams.models.schema import event_schema, event_schemas
 
@@ -21,8 +33,21 @@ __all__ = [
     "CallOffered",
     "Event",
     "InvalidEvent",
+    "ServiceDown",
+    "ServiceProbe",
+    "ServiceUp",
+    "SurveySubmitted",
+    "TicketClosed",
+    "TicketCreated",
+    "TicketEvent",
+    "TicketFirstResponse",
+    "TicketReopened",
+    "TicketResolved",
+    "TicketUpdated",
+    "decode_call",
     "decode_event",
     "encode_event",
     "event_schema",
     "event_schemas",
+    "routing_key",
 ]

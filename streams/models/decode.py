@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import orjson
-from pydantic import ValidationError
+from typing import Any
 
-from streams.models.events import EVENT_ADAPTER, Event
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from streams.models.events import EVENT_ADAPTER, CallEvent, Event
+
+CALL_ADAPTER: TypeAdapter[CallEvent] = TypeAdapter(CallEvent)
 
 
 class InvalidEvent(ValueError):
@@ -25,8 +29,17 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def decode_call(raw: bytes | str) -> CallEvent:
+    """Parse and validate one call event (the `cckpi.calls` topic), or raise InvalidEvent."""
+    return _decode(raw, CALL_ADAPTER)
+
+
 def decode_event(raw: bytes | str) -> Event:
-    """Parse and validate one JSON event, or raise InvalidEvent with the reason."""
+    """Parse and validate one JSON event of any kind, or raise InvalidEvent with the reason."""
+    return _decode(raw, EVENT_ADAPTER)
+
+
+def _decode(raw: bytes | str, adapter: TypeAdapter[Any]) -> Any:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -34,7 +47,7 @@ def decode_event(raw: bytes | str) -> Event:
     if not isinstance(data, dict):
         raise InvalidEvent("event must be a JSON object", "not_object")
     try:
-        return EVENT_ADAPTER.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
         raise InvalidEvent(f"invalid event: {_describe(exc)}", "invalid") from None
 

@@ -74,14 +74,121 @@ CallEvent = Annotated[
 ]
 """Any call event, told apart by its `type`."""
 
-Event = CallEvent
-"""Any event cckpi consumes (only calls so far)."""
+
+class TicketEventBase(EventBase):
+    """A step in one ticket's (request, fault, complaint) life."""
+
+    ticket_id: str = Field(min_length=1, max_length=200, description="Id of the ticket at the source.")
+
+
+class TicketCreated(TicketEventBase):
+    """A ticket was opened; SLA clocks start here."""
+
+    type: Literal["ticket.created"] = "ticket.created"
+    category: str = Field(min_length=1, max_length=100, description="request, fault, complaint, ...")
+    priority: str = Field(default="normal", max_length=50, description="Priority as the source names it.")
+    channel: str | None = Field(default=None, max_length=50, description="phone, email, chat, web, ...")
+    queue: str | None = Field(default=None, max_length=100, description="Team or queue that owns it.")
+
+
+class TicketFirstResponse(TicketEventBase):
+    """The first response to the customer."""
+
+    type: Literal["ticket.first_response"] = "ticket.first_response"
+
+
+class TicketUpdated(TicketEventBase):
+    """A progress update given to the customer."""
+
+    type: Literal["ticket.updated"] = "ticket.updated"
+
+
+class TicketResolved(TicketEventBase):
+    """A solution was provided."""
+
+    type: Literal["ticket.resolved"] = "ticket.resolved"
+
+
+class TicketReopened(TicketEventBase):
+    """A resolved ticket was reopened."""
+
+    type: Literal["ticket.reopened"] = "ticket.reopened"
+
+
+class TicketClosed(TicketEventBase):
+    """The ticket was closed for good."""
+
+    type: Literal["ticket.closed"] = "ticket.closed"
+
+
+TicketEvent = Annotated[
+    TicketCreated | TicketFirstResponse | TicketUpdated | TicketResolved | TicketReopened | TicketClosed,
+    Field(discriminator="type"),
+]
+"""Any ticket event, told apart by its `type`."""
+
+
+class SurveySubmitted(EventBase):
+    """A customer answered a satisfaction survey."""
+
+    type: Literal["survey.submitted"] = "survey.submitted"
+    survey_id: str = Field(min_length=1, max_length=200)
+    csat_points: float | None = Field(default=None, ge=0, description="Satisfaction points on the contract scale.")
+    nps_score: int | None = Field(default=None, ge=0, le=10, description="Likelihood to recommend, 0..10.")
+    queue: str | None = Field(default=None, max_length=100)
+    ticket_id: str | None = Field(default=None, max_length=200)
+    call_id: str | None = Field(default=None, max_length=200)
+
+
+class ServiceDown(EventBase):
+    """A measured service became unavailable."""
+
+    type: Literal["service.down"] = "service.down"
+    service: str = Field(min_length=1, max_length=100)
+
+
+class ServiceUp(EventBase):
+    """A measured service became available again."""
+
+    type: Literal["service.up"] = "service.up"
+    service: str = Field(min_length=1, max_length=100)
+
+
+class ServiceProbe(EventBase):
+    """A periodic check: the service was up or not for the last `interval_seconds`."""
+
+    type: Literal["service.probe"] = "service.probe"
+    service: str = Field(min_length=1, max_length=100)
+    ok: bool
+    interval_seconds: float = Field(gt=0, le=86_400)
+
+
+Event = Annotated[
+    CallOffered | CallAnswered | CallAbandoned | CallEnded | TicketCreated | TicketFirstResponse | TicketUpdated
+    | TicketResolved | TicketReopened | TicketClosed | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
+    Field(discriminator="type"),
+]
+"""Any event cckpi consumes, told apart by its `type`."""
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
-    "call.offered": CallOffered,
-    "call.answered": CallAnswered,
-    "call.abandoned": CallAbandoned,
-    "call.ended": CallEnded,
+    model.model_fields["type"].default: model
+    for model in (CallOffered, CallAnswered, CallAbandoned, CallEnded, TicketCreated, TicketFirstResponse,
+                  TicketUpdated, TicketResolved, TicketReopened, TicketClosed, SurveySubmitted, ServiceDown,
+                  ServiceUp, ServiceProbe)
 }
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def routing_key(event: Event) -> str:
+    """The partition key of an event: the queue for calls, the ticket for tickets, the service for probes.
+
+    All events sharing a key are processed in order by one worker, which owns that key's state.
+    """
+    if isinstance(event, CallEventBase):
+        return event.queue
+    if isinstance(event, TicketEventBase):
+        return event.ticket_id
+    if isinstance(event, SurveySubmitted):
+        return event.queue or event.survey_id
+    return event.service

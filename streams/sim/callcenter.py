@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from streams.models.events import CallAbandoned, CallAnswered, CallEnded, CallOffered, Event
+from streams.models.events import CallAbandoned, CallAnswered, CallEnded, CallEvent, CallOffered
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Traffic:
 
 
 def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic, rng: random.Random,
-                   run_id: str) -> Iterator[Event]:
+                   run_id: str) -> Iterator[CallEvent]:
     """Events of one queue for `seconds` of simulated time from `start`, in time order."""
     heap: list[tuple[float, int, str, int]] = []
     seq = 0
@@ -58,7 +58,7 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
     def at(t: float) -> datetime:
         return start + timedelta(seconds=t)
 
-    def serve(now: float) -> Iterator[Event]:
+    def serve(now: float) -> Iterator[CallEvent]:
         nonlocal busy
         while waiting and busy < traffic.staffed(now / 60):
             call = waiting.popleft()
@@ -99,7 +99,7 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
 
 
 def simulate(queues: Sequence[str], start: datetime, seconds: float, traffic: Traffic, seed: int,
-             run_id: str) -> Iterator[Event]:
+             run_id: str) -> Iterator[CallEvent]:
     """All queues merged in time order: the stream a contact-center platform would publish."""
     streams = [simulate_queue(q, start, seconds, traffic, random.Random(f"{seed}-{q}"), run_id) for q in queues]
     return heapq.merge(*streams, key=lambda e: e.occurred_at)

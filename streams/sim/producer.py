@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.app.admin import ensure_topics
 from streams.models.decode import encode_event
-from streams.models.events import Event
+from streams.models.events import CallEvent
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ class Published:
     late: int = 0
 
 
-def _schedule(events: Iterable[Event], pacing: Pacing) -> Iterable[tuple[float, Event | None]]:
+def _schedule(events: Iterable[CallEvent], pacing: Pacing) -> Iterable[tuple[float, CallEvent | None]]:
     """(simulated publish time, event) in publish order; None marks a malformed message."""
-    held: list[tuple[float, int, Event]] = []
+    held: list[tuple[float, int, CallEvent]] = []
     for n, event in enumerate(events, 1):
         t = event.occurred_at.timestamp()
         while held and held[0][0] <= t:
@@ -53,7 +53,7 @@ def _schedule(events: Iterable[Event], pacing: Pacing) -> Iterable[tuple[float, 
         yield held[0][0], heapq.heappop(held)[2]
 
 
-async def publish(events: Iterable[Event], bootstrap: str, topic: str, pacing: Pacing,
+async def publish(events: Iterable[CallEvent], bootstrap: str, topic: str, pacing: Pacing,
                   on_sent: Callable[[Published], None] | None = None) -> Published:
     """Send events keyed by queue; pace them to the wall clock unless speed is None."""
     await ensure_topics(bootstrap, [topic])

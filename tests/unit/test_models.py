@@ -36,9 +36,34 @@ def test_invalid_events_say_why(raw: bytes, kind: str, fragment: str) -> None:
 
 def test_schemas_are_versioned_and_describe_required_fields() -> None:
     schemas = event_schemas()
-    assert set(schemas) == {"call.offered", "call.answered", "call.abandoned", "call.ended"}
+    assert {"call.offered", "call.answered", "call.abandoned", "call.ended", "ticket.created", "ticket.first_response",
+            "ticket.updated", "ticket.resolved", "ticket.reopened", "ticket.closed", "survey.submitted",
+            "service.down", "service.up", "service.probe"} == set(schemas)
     answered_schema = schemas["call.answered"]
     assert answered_schema["$id"].endswith("/v1/call.answered.json")
     assert {"event_id", "call_id", "queue", "occurred_at", "wait_seconds"} <= set(answered_schema["required"])
     assert answered_schema["properties"]["occurred_at"]["format"] == "date-time"
     assert orjson.loads(orjson.dumps(answered_schema)) == answered_schema
+
+
+def test_ticket_survey_and_service_events_and_their_routing_keys() -> None:
+    from streams.models import routing_key
+
+    ticket = decode_event(b'{"type": "ticket.created", "event_id": "t1", "ticket_id": "INC1", "category": "complaint",'
+                          b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+    probe = decode_event(b'{"type": "service.probe", "event_id": "p1", "service": "hotline", "ok": false,'
+                         b' "interval_seconds": 60, "occurred_at": "2026-11-23T10:00:00+08:00"}')
+    survey = decode_event(b'{"type": "survey.submitted", "event_id": "s1", "survey_id": "S1", "nps_score": 9,'
+                          b' "queue": "cards", "occurred_at": "2026-11-23T10:00:00+08:00"}')
+    assert [routing_key(e) for e in (ticket, probe, survey)] == ["INC1", "hotline", "cards"]
+    with pytest.raises(InvalidEvent, match="nps_score"):
+        decode_event(b'{"type": "survey.submitted", "event_id": "s1", "survey_id": "S1", "nps_score": 11,'
+                     b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+
+
+def test_call_topic_takes_only_call_events() -> None:
+    from streams.models.decode import decode_call
+
+    with pytest.raises(InvalidEvent):
+        decode_call(b'{"type": "ticket.closed", "event_id": "t", "ticket_id": "T",'
+                    b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
