@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from streams.app import topics
 from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
-from streams.core.records import LateContribution, Output, WindowResult
+from streams.core.records import DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent, decode_call
 from streams.sinks.metrics import Metrics
@@ -41,24 +41,41 @@ class BatchResult:
     states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
     sends: list[tuple[str, bytes, bytes]] = field(default_factory=list)
 
+    def seen_writes(self) -> list[tuple[bytes, int, bytes | None]]:
+        """Changed hours of seen event ids: (key in the seen-ids table, partition, value or None to delete)."""
+        writes = []
+        for key, (partition, state) in self.states.items():
+            for bucket in sorted(state.seen.dirty):
+                writes.append((seen_key(key, bucket), partition, state.seen.bucket_bytes(bucket)))
+            state.seen.dirty.clear()
+        return writes
+
 
 def encode_state(partition: int, state: ScopeState) -> bytes:
     """Table value: the partition (so timers know where the scope lives) and the state."""
     return partition.to_bytes(4, "big") + state.to_bytes()
 
 
-def decode_state(raw: bytes | None) -> tuple[int | None, ScopeState]:
-    """Inverse of encode_state."""
+def decode_state(raw: bytes | None, key: bytes = b"",
+                 load_seen: Callable[[bytes], bytes | None] | None = None) -> tuple[int | None, ScopeState]:
+    """Inverse of encode_state; `load_seen` reads the seen-ids table for the scope `key`."""
     if not raw:
         return None, ScopeState()
-    return int.from_bytes(raw[:4], "big"), ScopeState.from_bytes(raw[4:])
+    loader = None if load_seen is None else (lambda bucket: load_seen(seen_key(key, bucket)))
+    return int.from_bytes(raw[:4], "big"), ScopeState.from_bytes(raw[4:], loader)
+
+
+def seen_key(scope_key: bytes, bucket: int) -> bytes:
+    """Key of one hour of seen event ids of a scope."""
+    return scope_key + b"@" + str(bucket).encode()
 
 
 class StreamShell:
     """Applies consumed batches to scope states through the core, and turns outputs into messages."""
 
     def __init__(self, processor: Processor, metrics: Metrics, idle_after: float,
-                 max_future: float = 7 * 86400) -> None:
+                 max_future: float = 7 * 86400, load_seen: Callable[[bytes], bytes | None] | None = None) -> None:
+        self.load_seen = load_seen
         self.processor = processor
         self.metrics = metrics
         self.idle_after = idle_after
@@ -72,7 +89,7 @@ class StreamShell:
     def _state(self, key: bytes, partition: int, load: dict[bytes, bytes | None]) -> ScopeState:
         cached = self.cache.get(key)
         if cached is None:
-            _, state = decode_state(load.get(key))
+            _, state = decode_state(load.get(key), key, self.load_seen)
             cached = self.cache[key] = (partition, state)
         return cached[1]
 
@@ -125,7 +142,7 @@ class StreamShell:
         for key, raw in stored:
             cached = self.cache.get(key)
             if cached is None:
-                part, state = decode_state(raw)
+                part, state = decode_state(raw, key, self.load_seen)
                 if part is None:
                     continue
                 cached = self.cache[key] = (part, state)
@@ -147,6 +164,8 @@ class StreamShell:
                 if out.closed_by == "late_event":
                     self.metrics.late.labels(out.contract, out.term, "revised").inc()
                 self.metrics.on_result(out)
+            elif isinstance(out, DuplicateEvent):
+                self.metrics.duplicates.inc()
             elif isinstance(out, LateContribution):
                 source = (msg.topic, msg.partition, msg.offset) if msg else None
                 result.sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))

@@ -31,7 +31,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
-    shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future)
+    state_table_name, seen_table_name = "cckpi-scope-state", "cckpi-seen-ids"
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -57,9 +57,17 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
 
     calls, ticks = topic(topics.CALLS), topic(topics.TICKS, internal=True)
     outputs = {name: topic(name) for name in topics.OUTPUTS}
-    table = app.Table("cckpi-scope-state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    table = app.Table(state_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    seen = app.Table(seen_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, load_seen=seen.get)
 
     async def apply(result: BatchResult, events: dict[int, faust.EventT]) -> None:
+        for key, partition, value in result.seen_writes():
+            _current_event.set(weakref.ref(events[partition]))
+            if value is not None:
+                seen[key] = value
+            elif key in seen:
+                del seen[key]
         for key, (partition, state) in result.states.items():
             _current_event.set(weakref.ref(events[partition]))
             table[key] = encode_state(partition, state)

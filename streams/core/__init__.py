@@ -3,7 +3,7 @@
 from streams.core.batch import compute
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.processor import Processor
-from streams.core.records import LateContribution, Output, WindowResult
+from streams.core.records import DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg
 from streams.core.terms import CompiledTerm, TermIndex, compile_terms
 from streams.core.verdict import Status, judge
@@ -12,6 +12,7 @@ from streams.core.windows import WindowSpec
 __all__ = [
     "KPIS",
     "CompiledTerm",
+    "DuplicateEvent",
     "KpiKind",
     "LateContribution",
     "Output",

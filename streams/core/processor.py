@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from streams.core.records import ClosedBy, LateContribution, Output, WindowResult
+from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, TermIndex
 from streams.core.verdict import judge
@@ -25,6 +25,9 @@ class Processor:
 
     def __init__(self, terms: TermIndex) -> None:
         self.terms = terms
+        self.dedupe_horizon = max(
+            (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
+        """Event-time span after which no window an event fed can change, so its id can be forgotten."""
 
     def contributions(self, scope: str, event: Event) -> list[tuple[CompiledTerm, float, float, float]]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
@@ -41,9 +44,13 @@ class Processor:
         return found
 
     def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
-        """Count one event in its windows; return windows it closed or revised."""
+        """Count one event in its windows (once per event id); return windows it closed or revised."""
+        contributions = self.contributions(scope, event)
+        event_time = event.occurred_at.timestamp()
+        if not state.seen.add(event.event_id, event_time):
+            return [DuplicateEvent(scope, event.event_id)]
         out: list[Output] = []
-        for term, at, num, den in self.contributions(scope, event):
+        for term, at, num, den in contributions:
             start, end = term.window.bounds(at)
             due = end + term.grace
             wid = window_id(term.key, start)
@@ -57,7 +64,6 @@ class Processor:
             agg.num += num
             agg.den += den
         state.last_event_wall = wall_now
-        event_time = event.occurred_at.timestamp()
         if event_time > state.stream_time:
             state.stream_time = event_time
             out.extend(self.advance(state, scope, event_time, "watermark"))
@@ -92,6 +98,7 @@ class Processor:
         if watermark <= state.watermark:
             return []
         state.watermark = watermark
+        state.seen.forget_before(watermark - self.dedupe_horizon)
         if watermark < state.next_due:
             return []
         closing: list[tuple[WindowAgg, CompiledTerm]] = []

@@ -61,4 +61,12 @@ class LateContribution:
     reason: str
 
 
-Output = WindowResult | LateContribution
+@dataclass(frozen=True)
+class DuplicateEvent:
+    """An event whose id was already counted; it changes nothing."""
+
+    scope: str
+    event_id: str
+
+
+Output = WindowResult | LateContribution | DuplicateEvent

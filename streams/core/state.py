@@ -1,12 +1,16 @@
-"""Per-scope window state: the only thing the stream keeps in its changelog-backed table."""
+"""Per-scope state: event-time clock and windows (one table entry per scope), and seen event ids
+(one table entry per scope and hour, so a batch rewrites only the hours it touched)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from streams.core.dedupe import SeenIds
 
 
 @dataclass
@@ -31,6 +35,7 @@ class ScopeState:
     last_event_wall: float = 0.0
     late: int = 0
     windows: dict[str, WindowAgg] = field(default_factory=dict)
+    seen: SeenIds = field(default_factory=SeenIds)
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
 
     def to_bytes(self) -> bytes:
@@ -41,17 +46,20 @@ class ScopeState:
             "lw": self.last_event_wall,
             "late": self.late,
             "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed] for a in self.windows.values()],
+            "seen": sorted(self.seen.buckets),
         })
 
     @classmethod
-    def from_bytes(cls, raw: bytes | None) -> ScopeState:
-        """Inverse of to_bytes; empty state for None."""
+    def from_bytes(cls, raw: bytes | None, load_bucket: Callable[[int], bytes | None] | None = None) -> ScopeState:
+        """Inverse of to_bytes; empty state for None. `load_bucket` reads the stored seen ids of an hour."""
         if not raw:
             return cls()
         data: dict[str, Any] = orjson.loads(raw)
         state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"])
         for term, start, end, num, den, revision, closed in data["w"]:
             state.windows[window_id(term, start)] = WindowAgg(term, start, end, num, den, revision, closed)
+        for bucket in data["seen"]:
+            state.seen.load_bucket(bucket, load_bucket(bucket) if load_bucket else None)
         return state
 
 

@@ -24,6 +24,11 @@ class WindowSpec:
             return cls(text, 0, tz)
         return cls("seconds", parse_duration(text), tz)
 
+    @property
+    def max_seconds(self) -> float:
+        """Longest possible window (a quarter has at most 92 days)."""
+        return self.seconds or {"day": 86400, "week": 7 * 86400, "month": 31 * 86400, "quarter": 92 * 86400}[self.unit]
+
     def bounds(self, epoch: float) -> tuple[float, float]:
         """[start, end) of the window holding the instant `epoch`, as epoch seconds."""
         local = datetime.fromtimestamp(epoch, self.tz)

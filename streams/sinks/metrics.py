@@ -50,6 +50,8 @@ class Metrics:
         self.late = Counter("cckpi_events_late_total",
                             "Contributions that arrived after their window closed (revision or dropped)",
                             ["contract", "term", "outcome"], registry=r)
+        self.duplicates = Counter("cckpi_events_duplicate_total", "Events whose id was already counted (ignored)",
+                                  registry=r)
         self.dead_letters = Counter("cckpi_dead_letters_total", "Messages sent to the dead-letter topic",
                                     ["reason"], registry=r)
         self.watermark = Gauge("cckpi_watermark_timestamp_seconds", "Event-time watermark of a scope",

@@ -36,10 +36,11 @@ def scenario() -> tuple[list[Event], list[Event]]:
     ]
     flush = [offered(at("11:00") + timedelta(days=2), queue=q) for q in ("general", "cards")]
     too_late = [answered(at("11:05"), queue=g)]  # after the flush its window is past its 1-day retention
-    return sim + edge + flush, too_late
+    replayed = sim[400:700]  # a producer retry re-sends a stretch: same event ids, counted once
+    return sim[:900] + replayed + sim[900:] + edge + flush, too_late
 
 
-def test_stream_equals_batch_with_late_duplicate_free_data(kafka_broker, tmp_path: Path) -> None:
+def test_stream_equals_batch_with_late_duplicate_and_bad_data(kafka_broker, tmp_path: Path) -> None:
     before, after = scenario()
     expected = compute(before + after, compile_terms([load_contract(DEMO)]))
     windows = [r for r in expected if isinstance(r, WindowResult)]
@@ -61,6 +62,7 @@ def test_stream_equals_batch_with_late_duplicate_free_data(kafka_broker, tmp_pat
         breaches = asyncio.run(consume_until(
             bootstrap, topics.BREACHES, lambda rs: len(rs) >= sum(r.status == "breached" for r in windows), 30))
         dead = asyncio.run(consume_until(bootstrap, topics.DEAD_LETTER, lambda rs: len(rs) >= 5, 30))
+        duplicates = metric(url, "cckpi_events_duplicate_total")
         revised = metric(url, "cckpi_events_late_total", contract="demo", term="answer-rate-15m", outcome="revised")
         dropped = metric(url, "cckpi_events_late_total", contract="demo", term="answer-rate-15m", outcome="dropped")
         gauge = metric(url, "cckpi_answer_rate_ratio", contract="demo", term="answer-rate-15m", scope="general",
@@ -77,5 +79,5 @@ def test_stream_equals_batch_with_late_duplicate_free_data(kafka_broker, tmp_pat
     late_letters = [d for d in dead if d["kind"] == "late"]
     assert {(d["term"], d["window_start"], d["event_id"]) for d in late_letters} == {
         (x.term, x.window_start, x.event_id) for x in late}
-    assert (revised, dropped) == (1.0, 1.0)
+    assert (revised, dropped, duplicates) == (1.0, 1.0, 300.0)
     assert gauge is not None and 0 <= gauge <= 1

@@ -135,3 +135,18 @@ def test_unknown_calendar_day_raises_before_changing_state() -> None:
     with pytest.raises(CalendarUnknownDay):
         proc.ingest(state, "q1", answered(at("10:00") + timedelta(days=400)), 0.0)
     assert state.to_bytes() == before
+
+
+def test_duplicate_event_ids_count_once_and_are_forgotten_after_the_horizon() -> None:
+    from streams.core import DuplicateEvent
+
+    first = answered(at("10:01"))
+    state, out = feed([first, abandoned(at("10:02")), first, offered(at("10:20"))])
+    [r] = results(out)
+    assert (r.numerator, r.denominator) == (1, 2)
+    assert [o.event_id for o in out if isinstance(o, DuplicateEvent)] == [first.event_id]
+    # the test contract's horizon is 15m window + 2m grace + 1h retention: after that the hour is forgotten
+    state, _ = feed([offered(at("12:30"))], state)
+    assert state.seen.buckets and min(state.seen.buckets) > at("10:00").timestamp()
+    _, out = feed([first], state)  # now simply too late, reported as such
+    assert [type(o).__name__ for o in out] == ["LateContribution"]
