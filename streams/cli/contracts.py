@@ -24,7 +24,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML fil
 
     - `cckpi contracts validate contracts/examples/*.yaml`
     """
-    console = Console()
+    console = Console(soft_wrap=True)
     failed = False
     for file in files:
         try:

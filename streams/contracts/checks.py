@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from streams.calendar import BusinessCalendar, CalendarUnknownDay
+from streams.calendar import BusinessCalendar, CalendarSpec, CalendarUnknownDay
 from streams.contracts.kpis import CATALOG
 from streams.contracts.model import Contract, Term
 
@@ -50,11 +50,10 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
     if term.window_seconds < spec.min_window_seconds:
         yield ("window",), (f"a {term.window} window is too short for {term.kpi}: at least "
                             f"{timedelta(seconds=spec.min_window_seconds)}")
-    if contract.calendar is None:
-        if term.measured_during == "service_hours":
-            yield ("measured_during",), "service_hours needs a calendar section with the working hours"
-        if term.within is not None and term.within.uses_working_time:
-            yield ("within",), "working time needs a calendar section with working hours and holidays"
+    if term.measured_during == "service_hours" and contract.service_calendar is None:
+        yield ("measured_during",), "service_hours needs a service_hours or calendar section with the hours"
+    if contract.calendar is None and term.within is not None and term.within.uses_working_time:
+        yield ("within",), "working time needs a calendar section with working hours and holidays"
     if term.scale_max is not None and term.threshold > term.scale_max:
         yield ("threshold",), f"{term.threshold:g} is above the scale maximum {term.scale_max:g}"
     yield from _subset(term.queues, contract.scope.queues, "queues")
@@ -101,20 +100,25 @@ def _period_and_calendar(contract: Contract) -> Iterator[Finding]:
     start, end = contract.effective_from, contract.effective_until
     if start and end and end < start:
         yield ("effective_until",), f"{end} is before effective_from {start}"
-    calendar = contract.calendar
-    if calendar is None:
-        return
+    for name in ("calendar", "service_hours"):
+        spec = getattr(contract, name)
+        if spec is not None:
+            yield from _calendar_covers(contract, name, spec)
+
+
+def _calendar_covers(contract: Contract, name: str, calendar: CalendarSpec) -> Iterator[Finding]:
+    start, end = contract.effective_from, contract.effective_until
     if calendar.timezone != contract.timezone:
-        yield ("calendar", "timezone"), f"{calendar.timezone} differs from the contract timezone {contract.timezone}"
+        yield (name, "timezone"), f"{calendar.timezone} differs from the contract timezone {contract.timezone}"
     if not (start and end) or end < start:
         return
-    business = BusinessCalendar(calendar, name=contract.id)
+    business = BusinessCalendar(calendar, name=f"{contract.id} {name}")
     day = start
     while day <= end:
         try:
             business.day(day)
         except CalendarUnknownDay as exc:
-            yield ("calendar",), (f"cannot classify {day} (in the effective period {start}..{end}): "
-                                  f"{exc.reason}; add overrides for {day.year} or set known_until")
+            yield (name,), (f"cannot classify {day} (in the effective period {start}..{end}): "
+                            f"{exc.reason}; add overrides for {day.year} or set known_until")
             return
         day += timedelta(days=1)

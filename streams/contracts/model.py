@@ -189,7 +189,11 @@ class Contract(_Strict):
     effective_until: date | None = Field(default=None, description="Last day the contract applies.")
     timezone: TimezoneName = Field(description="IANA timezone windows are aligned to, e.g. Asia/Shanghai.")
     calendar: CalendarSpec | None = Field(
-        default=None, description="Service hours and holidays; its timezone defaults to the contract's.")
+        default=None, description="Working time and holidays for deadlines (N working minutes/days), and the service "
+        "hours unless `service_hours` is given; its timezone defaults to the contract's.")
+    service_hours: CalendarSpec | None = Field(
+        default=None, description="When the service is staffed (e.g. 08:00-22:00 every day), if it differs from the "
+        "working-time calendar; used by `measured_during: service_hours`.")
     scope: Scope
     terms: list[Term] = Field(min_length=1)
     escalation: Escalation | None = Field(default=None, description="Right gained after breaches of any term.")
@@ -198,9 +202,16 @@ class Contract(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _calendar_timezone(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("calendar"), dict) and "timezone" in data:
-            data = {**data, "calendar": {"timezone": data["timezone"], **data["calendar"]}}
+        if isinstance(data, dict) and "timezone" in data:
+            for name in ("calendar", "service_hours"):
+                if isinstance(data.get(name), dict):
+                    data = {**data, name: {"timezone": data["timezone"], **data[name]}}
         return data
+
+    @property
+    def service_calendar(self) -> CalendarSpec | None:
+        """The calendar that says when contacts count for `measured_during: service_hours`."""
+        return self.service_hours or self.calendar
 
     def queues_of(self, term: Term) -> list[str]:
         """The queues a calls term applies to."""

@@ -52,7 +52,8 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
     skipped: list[tuple[str, str]] = []
     for contract in contracts:
         tz = ZoneInfo(contract.timezone)
-        calendar = BusinessCalendar(contract.calendar, name=contract.id) if contract.calendar else None
+        hours = contract.service_calendar
+        service_hours = BusinessCalendar(hours, name=f"{contract.id} service hours") if hours else None
         for term in contract.terms:
             key = f"{contract.id}/{term.id}"
             if term.kpi not in KPIS:
@@ -68,7 +69,7 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 window=WindowSpec.parse(term.window, tz),
                 grace=parse_duration(term.grace),
                 retention=parse_duration(term.retention),
-                service_hours=calendar if term.measured_during == "service_hours" else None,
+                service_hours=service_hours if term.measured_during == "service_hours" else None,
             )
             by_key[compiled.key] = compiled
             for queue in contract.queues_of(term):

@@ -90,7 +90,7 @@ def with_term(extra_term: str, head: str = CONTRACT) -> str:
     ("  - {id: x, kpi: resolution_within, threshold: 0.95, window: 1h, within: {days: 3}}\n",
      "terms[1].window: a 1h window is too short for resolution_within: at least 1 day"),
     ("  - {id: x, kpi: answer_rate, threshold: 0.9, window: 1h, measured_during: service_hours}\n",
-     "terms[1].measured_during: service_hours needs a calendar section"),
+     "terms[1].measured_during: service_hours needs a service_hours or calendar section"),
     ("  - {id: x, kpi: first_response_within, threshold: 0.9, window: day, within: {working_minutes: 15}}\n",
      "terms[1].within: working time needs a calendar section"),
     ("  - {id: x, kpi: answer_rate, threshold: 0.9, window: 1h, queues: [q3]}\n",

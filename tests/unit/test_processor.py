@@ -150,3 +150,14 @@ def test_duplicate_event_ids_count_once_and_are_forgotten_after_the_horizon() ->
     assert state.seen.buckets and min(state.seen.buckets) > at("10:00").timestamp()
     _, out = feed([first], state)  # now simply too late, reported as such
     assert [type(o).__name__ for o in out] == ["LateContribution"]
+
+
+def test_service_hours_can_differ_from_the_working_time_calendar() -> None:
+    from streams.contracts import parse_contract
+    from streams.core import compile_terms
+
+    text = SERVICE_HOURS + 'service_hours:\n  holidays: none\n  working_hours: {mon: [["08:00", "22:00"]]}\n'
+    index = compile_terms([parse_contract(text)])
+    events = [answered(at("08:30")), abandoned(at("20:00")), abandoned(at("23:00"))]  # 08-22 counts, not 23:00
+    [r] = results(compute(events, index))
+    assert (r.numerator, r.denominator) == (1, 2)
