@@ -30,6 +30,10 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     terms = compile_terms(contracts)
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
+    for term in terms.by_key.values():
+        if term.source != "calls":
+            log.warning("term %s (%s) is computed by `cckpi compute`; this worker consumes calls only", term.key,
+                        term.term.kpi)
     metrics.set_terms(terms.by_key.values())
     state_table_name, seen_table_name = "cckpi-scope-state", "cckpi-seen-ids"
     app = faust.App(

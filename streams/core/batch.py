@@ -5,24 +5,78 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams.core.processor import Processor
-from streams.core.records import Output
+from streams.core.records import DuplicateEvent, Output
+from streams.core.services import ServiceBook, ServiceTracker
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
-from streams.models.events import Event, routing_key
+from streams.core.tickets import TicketBook, TicketTracker
+from streams.models.events import (
+    CallEventBase,
+    Event,
+    ServiceDown,
+    ServiceUp,
+    SurveySubmitted,
+    TicketEventBase,
+)
+
+WHOLE = "all"
+"""The scope of ticket, survey and availability terms: everything the term's filters let through."""
+
+
+class Engine:
+    """All KPIs of a set of terms over one ordered stream of events: calls per queue, tickets, surveys and
+    availability each with their own clock. Used by `cckpi compute`; the stream runs the same parts per key."""
+
+    def __init__(self, terms: TermIndex) -> None:
+        self.processor = Processor(terms)
+        self.tickets = TicketTracker(terms)
+        self.services = ServiceTracker(terms)
+        self.states: dict[str, ScopeState] = {}
+        self.ticket_book = TicketBook()
+        self.service_book = ServiceBook()
+
+    def ingest(self, event: Event) -> list[Output]:
+        """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day."""
+        p = self.processor
+        if isinstance(event, CallEventBase):
+            state = self.states.setdefault("calls:" + event.queue, ScopeState())
+            return p.ingest(state, event.queue, event, 0.0)
+        if isinstance(event, SurveySubmitted):
+            return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, 0.0)
+        source = "tickets" if isinstance(event, TicketEventBase) else "availability"
+        state = self.states.setdefault(source, ScopeState())
+        if state.seen.has(event.event_id, event.occurred_at.timestamp()):
+            return [DuplicateEvent(WHOLE, event.event_id)]
+        if isinstance(event, TicketEventBase):
+            contributions = self.tickets.on_event(self.ticket_book, event)
+        elif isinstance(event, ServiceDown | ServiceUp):
+            contributions = self.services.on_event(self.service_book, event)
+        else:
+            contributions = p.contributions(WHOLE, event)
+        p.remember(state, event)
+        out = p.ingest_contributions(state, WHOLE, event, contributions, 0.0)
+        if source == "tickets":
+            for c in self.tickets.expire(self.ticket_book, state.watermark):
+                result = p.apply(state, WHOLE, c, f"deadline:{c.term.key}")
+                if result is not None:
+                    out.append(result)
+        return out
+
+    def flush(self) -> list[Output]:
+        """Close every window whose outcome is known; windows still waiting for open tickets stay open."""
+        out: list[Output] = []
+        for key, state in self.states.items():
+            out.extend(self.processor.flush(state, key.removeprefix("calls:") if key.startswith("calls:") else WHOLE))
+        return out
 
 
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:
     """Every closed window (and late contribution) for these events, in the order the stream emits them.
 
-    Events are taken in the given order per scope (queue), as Kafka keeps them per partition.
+    Events are taken in the given order per key (queue, ticket, service), as Kafka keeps them per partition.
     """
-    processor = Processor(terms)
-    states: dict[str, ScopeState] = {}
+    engine = Engine(terms)
     out: list[Output] = []
     for event in events:
-        scope = routing_key(event)
-        state = states.setdefault(scope, ScopeState())
-        out.extend(processor.ingest(state, scope, event, 0.0))
-    for scope, state in states.items():
-        out.extend(processor.flush(state, scope))
-    return out
+        out.extend(engine.ingest(event))
+    return out + engine.flush()

@@ -17,6 +17,10 @@ class SeenIds:
     buckets: dict[int, set[str]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set, compare=False)  # buckets changed since last persisted
 
+    def has(self, event_id: str, event_time: float) -> bool:
+        """True when the id was seen already."""
+        return event_id in self.buckets.get(int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS, ())
+
     def add(self, event_id: str, event_time: float) -> bool:
         """Remember an id; False when it was already seen (a duplicate)."""
         bucket = int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS

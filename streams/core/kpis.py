@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Term
-from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event
+from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event, ServiceProbe, SurveySubmitted
 
 Contribution = tuple[float, float, float]
 """(epoch seconds the contribution belongs to, numerator delta, denominator delta)."""
@@ -23,7 +23,8 @@ class KpiKind:
     """A KPI the core computes: its catalog entry (unit, direction) and its contribution function."""
 
     spec: KpiSpec
-    contribute: Callable[[Event, Term], Contribution | None]
+    contribute: Callable[[Event, Term], Contribution | None] | None
+    """Stateless contribution of one event; None for ticket KPIs, which need the ticket's history."""
 
     @property
     def name(self) -> str:
@@ -93,14 +94,41 @@ def _handle_time(event: Event, term: Term) -> Contribution | None:
     return None
 
 
-_CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None]] = {
+def _csat(event: Event, term: Term) -> Contribution | None:
+    if isinstance(event, SurveySubmitted) and event.csat_points is not None:
+        return event.occurred_at.timestamp(), event.csat_points, 1.0
+    return None
+
+
+def _nps(event: Event, term: Term) -> Contribution | None:
+    if isinstance(event, SurveySubmitted) and event.nps_score is not None:
+        score = 100.0 if event.nps_score >= 9 else -100.0 if event.nps_score <= 6 else 0.0
+        return event.occurred_at.timestamp(), score, 1.0
+    return None
+
+
+def _probe(event: Event, term: Term) -> Contribution | None:
+    if isinstance(event, ServiceProbe) and (not term.services or event.service in term.services):
+        start = event.occurred_at.timestamp() - event.interval_seconds
+        return start, event.interval_seconds if event.ok else 0.0, event.interval_seconds
+    return None
+
+
+_CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None] | None] = {
     "answer_rate": _answer_rate,
     "service_level": _service_level,
     "abandonment_rate": _abandonment_rate,
     "average_speed_of_answer": _speed_of_answer,
     "average_talk_time": _talk_time,
     "average_handle_time": _handle_time,
+    "csat_average": _csat,
+    "nps": _nps,
+    "availability": _probe,  # service.down/up intervals come from streams.core.services
+    "first_response_within": None,  # ticket KPIs: streams.core.tickets
+    "solved_or_updated_within": None,
+    "resolution_within": None,
+    "complaints_closed_within": None,
 }
 
 KPIS: dict[str, KpiKind] = {name: KpiKind(CATALOG[name], fn) for name, fn in _CONTRIBUTIONS.items()}
-"""The KPI kinds this version computes (the catalog also has ticket, survey and availability kinds)."""
+"""Every KPI kind of the catalog, with how events contribute to it."""

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg, window_id
-from streams.core.terms import CompiledTerm, TermIndex
+from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
-from streams.models.events import Event
+from streams.models.events import CallEventBase, Event, SurveySubmitted
 
 
 class Processor:
@@ -29,48 +29,70 @@ class Processor:
             (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
         """Event-time span after which no window an event fed can change, so its id can be forgotten."""
 
-    def contributions(self, scope: str, event: Event) -> list[tuple[CompiledTerm, float, float, float]]:
+    def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
         found = []
-        for term in self.terms.for_queue(scope):
-            contribution = term.kind.contribute(event, term.term)
+        terms = self.terms.for_queue(scope) if isinstance(event, CallEventBase) else self.terms.for_source(
+            "surveys" if isinstance(event, SurveySubmitted) else "availability")
+        for term in terms:
+            contribution = term.kind.contribute(event, term.term) if term.kind.contribute else None
             if contribution is None:
                 continue
             at, num, den = contribution
             if term.service_hours is not None and not term.service_hours.is_working_time(
                     datetime.fromtimestamp(at, UTC)):
                 continue
-            found.append((term, at, num, den))
+            found.append(Contribution(term, at, num, den))
         return found
 
     def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
         """Count one event in its windows (once per event id); return windows it closed or revised."""
         contributions = self.contributions(scope, event)
-        event_time = event.occurred_at.timestamp()
-        if not state.seen.add(event.event_id, event_time):
+        if not self.remember(state, event):
             return [DuplicateEvent(scope, event.event_id)]
-        out: list[Output] = []
-        for term, at, num, den in contributions:
-            start, end = term.window.bounds(at)
-            due = end + term.grace
-            wid = window_id(term.key, start)
-            agg = state.windows.get(wid)
-            if due <= state.watermark:
-                out.append(self._late(state, scope, term, agg, wid, start, end, num, den, event.event_id))
-                continue
-            if agg is None:
-                agg = state.windows[wid] = WindowAgg(term.key, start, end)
-                state.next_due = min(state.next_due, due)
-            agg.num += num
-            agg.den += den
+        return self.ingest_contributions(state, scope, event, contributions, wall_now)
+
+    @staticmethod
+    def remember(state: ScopeState, event: Event) -> bool:
+        """Record the event id; False for a duplicate, which must change nothing."""
+        return state.seen.add(event.event_id, event.occurred_at.timestamp())
+
+    def ingest_contributions(self, state: ScopeState, scope: str, event: Event, contributions: list[Contribution],
+                             wall_now: float) -> list[Output]:
+        """Apply an event's contributions, then let its time move the scope's clock."""
+        out = [o for c in contributions if (o := self.apply(state, scope, c, event.event_id)) is not None]
         state.last_event_wall = wall_now
+        event_time = event.occurred_at.timestamp()
         if event_time > state.stream_time:
             state.stream_time = event_time
             out.extend(self.advance(state, scope, event_time, "watermark"))
         return out
 
+    def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str) -> Output | None:
+        """Add one contribution to its window; a closed window is revised (or the contribution reported)."""
+        term = c.term
+        start, end = term.window.bounds(c.at)
+        due = end + term.grace
+        wid = window_id(term.key, start)
+        agg = state.windows.get(wid)
+        if agg.closed if agg is not None else due <= state.watermark:
+            return self._late(state, scope, term, agg, wid, start, end, c.num, c.den, event_id)
+        if agg is None:
+            agg = state.windows[wid] = WindowAgg(term.key, start, end)
+            state.next_due = min(state.next_due, due)
+        agg.num += c.num
+        agg.den += c.den
+        agg.pending += c.pending
+        if c.pending < 0 and agg.pending <= 0 and due <= state.watermark:  # the last open ticket was decided
+            agg.closed = True
+            state.next_due = min(state.next_due, due + term.retention)
+            return self._result(agg, term, scope, "watermark")
+        return None
+
     def _late(self, state: ScopeState, scope: str, term: CompiledTerm, agg: WindowAgg | None, wid: str,
-              start: float, end: float, num: float, den: float, event_id: str) -> Output:
+              start: float, end: float, num: float, den: float, event_id: str) -> Output | None:
+        if not num and not den:  # an announcement (pending) for a closed window changes nothing
+            return None
         state.late += 1
         if end + term.grace + term.retention <= state.watermark:
             return LateContribution(term.key, scope, term.window.iso(start), event_id,
@@ -112,6 +134,8 @@ class Processor:
             if not agg.closed:
                 if due > watermark:
                     next_due = min(next_due, due)
+                    continue
+                if agg.pending > 0:  # open tickets: it closes when the last is decided (see apply)
                     continue
                 agg.closed = True
                 closing.append((agg, term))

@@ -24,6 +24,8 @@ class WindowAgg:
     den: float = 0.0
     revision: int = -1
     closed: bool = False
+    pending: int = 0
+    """Contributions announced but not decided yet (open tickets): the window waits for them."""
 
 
 @dataclass
@@ -45,7 +47,8 @@ class ScopeState:
             "st": _finite(self.stream_time),
             "lw": self.last_event_wall,
             "late": self.late,
-            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed] for a in self.windows.values()],
+            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed, a.pending]
+                  for a in self.windows.values()],
             "seen": sorted(self.seen.buckets),
         })
 
@@ -56,8 +59,8 @@ class ScopeState:
             return cls()
         data: dict[str, Any] = orjson.loads(raw)
         state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"])
-        for term, start, end, num, den, revision, closed in data["w"]:
-            state.windows[window_id(term, start)] = WindowAgg(term, start, end, num, den, revision, closed)
+        for term, start, end, num, den, revision, closed, pending in data["w"]:
+            state.windows[window_id(term, start)] = WindowAgg(term, start, end, num, den, revision, closed, pending)
         for bucket in data["seen"]:
             state.seen.load_bucket(bucket, load_bucket(bucket) if load_bucket else None)
         return state

@@ -24,6 +24,13 @@ class CompiledTerm:
     retention: float
     service_hours: BusinessCalendar | None = None
     """Set when only contacts in the calendar's working time count (`measured_during: service_hours`)."""
+    calendar: BusinessCalendar | None = None
+    """The working-time calendar of the contract, for deadlines in working minutes, hours and days."""
+
+    @property
+    def source(self) -> str:
+        """Which events feed the term: calls, tickets, surveys or availability."""
+        return self.kind.spec.source
 
     @property
     def key(self) -> str:
@@ -32,11 +39,25 @@ class CompiledTerm:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """What one event (or a ticket deadline) adds to one window of one term; `pending` announces (+1) or
+    settles (-1) a ticket whose outcome is not known yet, so its window waits for it."""
+
+    term: CompiledTerm
+    at: float
+    num: float
+    den: float
+    pending: int = 0
+
+
+@dataclass(frozen=True)
 class TermIndex:
     """All compiled terms, by queue and by key."""
 
     by_queue: dict[str, tuple[CompiledTerm, ...]]
     by_key: dict[str, CompiledTerm] = field(default_factory=dict)
+    by_source: dict[str, tuple[CompiledTerm, ...]] = field(default_factory=dict)
+    """Ticket, survey and availability terms (calls are found by queue)."""
     skipped: tuple[tuple[str, str], ...] = ()
     """(term key, reason) of terms this version does not compute yet."""
 
@@ -44,21 +65,24 @@ class TermIndex:
         """Terms fed by events of `queue` (empty when no contract covers it)."""
         return self.by_queue.get(queue, ())
 
+    def for_source(self, source: str) -> Sequence[CompiledTerm]:
+        """Terms fed by tickets, surveys or availability events."""
+        return self.by_source.get(source, ())
+
 
 def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
     """Resolve every term of every contract once, at start-up."""
     by_queue: dict[str, list[CompiledTerm]] = {}
     by_key: dict[str, CompiledTerm] = {}
+    by_source: dict[str, list[CompiledTerm]] = {}
     skipped: list[tuple[str, str]] = []
     for contract in contracts:
         tz = ZoneInfo(contract.timezone)
         hours = contract.service_calendar
         service_hours = BusinessCalendar(hours, name=f"{contract.id} service hours") if hours else None
+        calendar = BusinessCalendar(contract.calendar, name=contract.id) if contract.calendar else None
         for term in contract.terms:
             key = f"{contract.id}/{term.id}"
-            if term.kpi not in KPIS:
-                skipped.append((key, f"{term.kpi} is not computed by this version yet"))
-                continue
             if isinstance(term.window, RollingWindow):
                 skipped.append((key, "rolling windows are not computed by this version yet"))
                 continue
@@ -70,8 +94,13 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 grace=parse_duration(term.grace),
                 retention=parse_duration(term.retention),
                 service_hours=service_hours if term.measured_during == "service_hours" else None,
+                calendar=calendar,
             )
             by_key[compiled.key] = compiled
+            if compiled.source != "calls":
+                by_source.setdefault(compiled.source, []).append(compiled)
+                continue
             for queue in contract.queues_of(term):
                 by_queue.setdefault(queue, []).append(compiled)
-    return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key, tuple(skipped))
+    return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key,
+                     {src: tuple(ts) for src, ts in by_source.items()}, tuple(skipped))
