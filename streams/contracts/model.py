@@ -18,8 +18,8 @@ from streams.calendar.spec import TimezoneName
 from streams.contracts.kpis import CATALOG
 
 KpiName = Literal[
-    "answer_rate", "service_level", "abandonment_rate", "average_speed_of_answer", "average_talk_time",
-    "average_handle_time", "first_response_within", "solved_or_updated_within", "resolution_within",
+    "answer_rate", "service_level", "abandon_rate", "asa", "avg_talk_time",
+    "avg_handle_time", "first_response_within", "solved_or_updated_within", "resolution_within",
     "complaints_closed_within", "availability", "csat_average", "nps",
 ]
 assert set(KpiName.__args__) == set(CATALOG)  # type: ignore[attr-defined]

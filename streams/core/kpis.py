@@ -2,7 +2,7 @@
 
 Every KPI is a ratio of two sums, so window aggregates are plain additions that merge in any
 order: rates are good/offered counts, averages are summed seconds over a count of calls.
-Calls are attributed to the window they were offered in (answer/abandon) or ended in (talk time).
+Calls are attributed to the window they were offered in (talk time too when the end event says when).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _answer_rate(event: Event, term: Term) -> Contribution | None:
     return None
 
 
-def _abandonment_rate(event: Event, term: Term) -> Contribution | None:
+def _abandon_rate(event: Event, term: Term) -> Contribution | None:
     answered = _answer_rate(event, term)
     return None if answered is None else (answered[0], 1.0 - answered[1], 1.0)
 
@@ -83,14 +83,14 @@ def _speed_of_answer(event: Event, term: Term) -> Contribution | None:
 
 def _talk_time(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallEnded):
-        return event.occurred_at.timestamp(), event.talk_seconds, 1.0
+        return (event.offered_at or event.occurred_at).timestamp(), event.talk_seconds, 1.0
     return None
 
 
 def _handle_time(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallEnded):
         handled = event.talk_seconds + event.hold_seconds + event.wrap_seconds
-        return event.occurred_at.timestamp(), handled, 1.0
+        return (event.offered_at or event.occurred_at).timestamp(), handled, 1.0
     return None
 
 
@@ -117,10 +117,10 @@ def _probe(event: Event, term: Term) -> Contribution | None:
 _CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None] | None] = {
     "answer_rate": _answer_rate,
     "service_level": _service_level,
-    "abandonment_rate": _abandonment_rate,
-    "average_speed_of_answer": _speed_of_answer,
-    "average_talk_time": _talk_time,
-    "average_handle_time": _handle_time,
+    "abandon_rate": _abandon_rate,
+    "asa": _speed_of_answer,
+    "avg_talk_time": _talk_time,
+    "avg_handle_time": _handle_time,
     "csat_average": _csat,
     "nps": _nps,
     "availability": _probe,  # service.down/up intervals come from streams.core.services

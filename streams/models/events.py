@@ -66,6 +66,9 @@ class CallEnded(CallEventBase):
     talk_seconds: float = Field(ge=0, le=86_400, description="Seconds in conversation.")
     hold_seconds: float = Field(default=0, ge=0, le=86_400, description="Seconds on hold.")
     wrap_seconds: float = Field(default=0, ge=0, le=86_400, description="After-call work seconds.")
+    offered_at: AwareDatetime | None = Field(
+        default=None, description="When the call entered the queue, if known: talk and handle time then count in "
+        "the window of the offer, like the other call KPIs (otherwise in the window of the end).")
 
 
 CallEvent = Annotated[

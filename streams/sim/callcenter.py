@@ -46,6 +46,7 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
 
     arrivals: dict[int, float] = {}
     answered_at: dict[int, float] = {}
+    offered_at: dict[int, float] = {}
     waiting: deque[int] = deque()
     busy = 0
     rate = traffic.calls_per_minute / 60.0
@@ -75,13 +76,14 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
             continue
         if kind == "arrive":
             cid = ident(call)
-            arrivals[call] = now
+            arrivals[call] = offered_at[call] = now
             waiting.append(call)
             yield CallOffered(event_id=f"{cid}:o", call_id=cid, queue=queue, occurred_at=at(now))
             schedule(now + rng.expovariate(1 / traffic.patience_mean_seconds), "patience", call)
             schedule(now + rng.expovariate(rate), "arrive", call + 1)
         elif kind == "patience" and call in arrivals:
             waiting.remove(call)
+            offered_at.pop(call)
             cid = ident(call)
             yield CallAbandoned(event_id=f"{cid}:x", call_id=cid, queue=queue, occurred_at=at(now),
                                 wait_seconds=round(now - arrivals.pop(call), 3))
@@ -89,7 +91,8 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
             cid = ident(call)
             wrap = rng.expovariate(1 / traffic.wrap_mean_seconds)
             yield CallEnded(event_id=f"{cid}:e", call_id=cid, queue=queue, occurred_at=at(now),
-                            talk_seconds=round(now - answered_at.pop(call), 3), wrap_seconds=round(wrap, 3))
+                            talk_seconds=round(now - answered_at.pop(call), 3), wrap_seconds=round(wrap, 3),
+                            offered_at=at(offered_at.pop(call)))
             schedule(now + wrap, "free", call)
         elif kind == "free":
             busy -= 1

@@ -85,7 +85,7 @@ def with_term(extra_term: str, head: str = CONTRACT) -> str:
      "terms[1]: service_level needs answer_within_seconds"),
     ("  - {id: x, kpi: answer_rate, threshold: 0.9, warning: 0.85, window: 1h}\n",
      "terms[1].warning: the warning level must be above the threshold 0.9"),
-    ("  - {id: x, kpi: average_talk_time, threshold: 300, warning: 320, window: 1h}\n",
+    ("  - {id: x, kpi: avg_talk_time, threshold: 300, warning: 320, window: 1h}\n",
      "terms[1].warning: the warning level must be below the threshold 300"),
     ("  - {id: x, kpi: resolution_within, threshold: 0.95, window: 1h, within: {days: 3}}\n",
      "terms[1].window: a 1h window is too short for resolution_within: at least 1 day"),

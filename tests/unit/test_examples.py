@@ -116,7 +116,7 @@ def test_telecom_outsourcing() -> None:
     answer = term("telecom-outsourcing", "answer-rate-month")
     assert (answer.kpi, answer.measured_during, answer.threshold) == ("answer_rate", "service_hours", 0.90)
     talk = term("telecom-outsourcing", "enquiry-talk-time-month")
-    assert (talk.kpi, talk.queues, talk.threshold) == ("average_talk_time", ["enquiry"], 180)
+    assert (talk.kpi, talk.queues, talk.threshold) == ("avg_talk_time", ["enquiry"], 180)
     resolution = term("telecom-outsourcing", "resolution-3wd")
     assert resolution.kpi == "resolution_within" and resolution.within is not None
     assert resolution.within.working_days == 3 and resolution.threshold == 0.95
@@ -148,7 +148,7 @@ def test_anonymous_bank_is_a_calls_only_replay_contract() -> None:
     assert all(CATALOG[t.kpi].source == "calls" for t in c.terms)
     kpis = {(t.kpi, t.window) for t in c.terms}
     assert {("answer_rate", "day"), ("answer_rate", "month")} <= kpis
-    assert {"service_level", "average_speed_of_answer", "abandonment_rate", "average_talk_time"} <= {
+    assert {"service_level", "asa", "abandon_rate", "avg_talk_time"} <= {
         kpi for kpi, _ in kpis}
     calendar = BusinessCalendar(c.calendar)
     assert not calendar.is_working_day(date(1999, 9, 20))  # Yom Kippur

@@ -32,22 +32,22 @@ def test_service_level_variants(extra: str, expected: tuple[int, int]) -> None:
     assert (r.numerator, r.denominator) == expected
 
 
-def test_answer_and_abandonment_rates_are_complements() -> None:
+def test_answer_and_abandon_rates_are_complements() -> None:
     ar = one("  - {id: ar, kpi: answer_rate, threshold: 0.8, window: 1h}\n", CALLS)
-    ab = one("  - {id: ab, kpi: abandonment_rate, threshold: 0.1, window: 1h}\n", CALLS)
+    ab = one("  - {id: ab, kpi: abandon_rate, threshold: 0.1, window: 1h}\n", CALLS)
     assert (ar.numerator, ar.denominator, ab.numerator, ab.denominator) == (2, 5, 3, 5)
     assert ab.status == "breached"  # 60% > 10%: lower is better
 
 
-def test_average_speed_of_answer_counts_answered_calls_only() -> None:
-    r = one("  - {id: asa, kpi: average_speed_of_answer, threshold: 20, window: 1h}\n", CALLS)
+def test_asa_counts_answered_calls_only() -> None:
+    r = one("  - {id: asa, kpi: asa, threshold: 20, window: 1h}\n", CALLS)
     assert (r.value, r.denominator, r.status) == (15.0, 2, "met")
 
 
 def test_talk_and_handle_time() -> None:
     calls = [ended(at("10:10"), talk=100, hold=20, wrap=30), ended(at("10:20"), talk=200)]
-    talk = one("  - {id: att, kpi: average_talk_time, threshold: 120, window: 1h}\n", calls)
-    handle = one("  - {id: aht, kpi: average_handle_time, threshold: 180, window: 1h}\n", calls)
+    talk = one("  - {id: att, kpi: avg_talk_time, threshold: 120, window: 1h}\n", calls)
+    handle = one("  - {id: aht, kpi: avg_handle_time, threshold: 180, window: 1h}\n", calls)
     assert (talk.value, talk.status) == (150.0, "breached")
     assert (handle.value, handle.status) == (175.0, "met")
 
