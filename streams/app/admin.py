@@ -14,9 +14,12 @@ from streams.app import topics
 DEFAULT_PARTITIONS = 4
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str] = (topics.CALLS, *topics.OUTPUTS),
+async def ensure_topics(bootstrap: str, names: Iterable[str] = (*topics.EVENT_TOPICS, *topics.OUTPUTS),
                         partitions: int = DEFAULT_PARTITIONS, timeout: float = 30.0) -> None:
-    """Create missing topics (replication 1 is enough for local brokers); existing ones are left as they are."""
+    """Create missing topics (replication 1 is enough for local brokers); existing ones are left as they are.
+
+    Tickets, surveys and availability get one partition (see `streams.app.low_volume`), the others `partitions`.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -29,7 +32,8 @@ async def ensure_topics(bootstrap: str, names: Iterable[str] = (topics.CALLS, *t
             await asyncio.sleep(0.5)
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        missing = [NewTopic(n, num_partitions=1 if n in topics.SINGLE_PARTITION else partitions, replication_factor=1)
+                   for n in names if n not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)

@@ -11,27 +11,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from streams.app import topics
+from streams.app.emitter import Emitter, RawMessage, Send
 from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
-from streams.core.records import DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState
-from streams.models.decode import InvalidEvent, decode_call
+from streams.models.decode import decode_call
 from streams.sinks.metrics import Metrics
-from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    """One consumed Kafka message, as the shell needs it."""
-
-    key: bytes | None
-    value: bytes | None
-    topic: str
-    partition: int
-    offset: int
 
 
 @dataclass
@@ -39,7 +26,7 @@ class BatchResult:
     """What a batch changed: scope states to persist and messages to produce, in order."""
 
     states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
-    sends: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
 
     def seen_writes(self) -> list[tuple[bytes, int, bytes | None]]:
         """Changed hours of seen event ids: (key in the seen-ids table, partition, value or None to delete)."""
@@ -80,6 +67,7 @@ class StreamShell:
         self.metrics = metrics
         self.idle_after = idle_after
         self.max_future = max_future
+        self.out = Emitter(metrics)
         self.cache: dict[bytes, tuple[int, ScopeState]] = {}
 
     def forget(self) -> None:
@@ -103,36 +91,28 @@ class StreamShell:
                 self._one(msg, stored, now, result)
             except Exception as exc:  # a bug must not stop the stream: park the message and say why
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                self._dead_letter(result, msg, f"internal error: {exc!r}", "internal_error")
+                self.out.dead_letter(result.sends, msg, f"internal error: {exc!r}", "internal_error")
         self._update_current(result.states)
         return result
 
     def _one(self, msg: RawMessage, stored: dict[bytes, bytes | None], now: float, result: BatchResult) -> None:
-        try:
-            event = decode_call(msg.value or b"")
-        except InvalidEvent as exc:
-            self._dead_letter(result, msg, exc.reason, exc.kind)
+        event = self.out.vet(result.sends, msg, now, decode_call, self.max_future)
+        if event is None:
             return
         expected = event.queue.encode()
         if msg.key != expected:
-            self._dead_letter(result, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
-                              "so all events of a queue land in one partition", "wrong_key")
-            return
-        ahead = event.occurred_at.timestamp() - now
-        if ahead > self.max_future:
-            self._dead_letter(result, msg, f"occurred_at is {ahead / 86400:.1f} days ahead of the worker's clock "
-                              f"(more than {self.max_future / 86400:g}): it would close every open window",
-                              "future_event")
+            self.out.dead_letter(result.sends, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
+                                 "so all events of a queue land in one partition", "wrong_key")
             return
         state = self._state(expected, msg.partition, stored)
         try:
             outputs = self.processor.ingest(state, event.queue, event, now)
         except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
-            self._dead_letter(result, msg, str(exc), "calendar_unknown_day")
+            self.out.dead_letter(result.sends, msg, str(exc), "calendar_unknown_day")
             return
         self.metrics.events.labels(event.type).inc()
         result.states[expected] = (msg.partition, state)
-        self._emit(result, outputs, msg)
+        self.out.emit(result.sends, outputs, msg)
 
     def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:
@@ -151,32 +131,9 @@ class StreamShell:
             outputs = self.processor.idle(cached[1], key.decode(), now, self.idle_after)
             if outputs:
                 result.states[key] = cached
-                self._emit(result, outputs, None)
+                self.out.emit(result.sends, outputs, None)
         self._update_current(result.states)
         return result
-
-    def _emit(self, result: BatchResult, outputs: list[Output], msg: RawMessage | None) -> None:
-        for out in outputs:
-            if isinstance(out, WindowResult):
-                result.sends.append((topics.KPI_WINDOWS, *window_message(out)))
-                if out.status == "breached":
-                    result.sends.append((topics.BREACHES, *breach_message(out)))
-                if out.closed_by == "late_event":
-                    self.metrics.late.labels(out.contract, out.term, "revised").inc()
-                self.metrics.on_result(out)
-            elif isinstance(out, DuplicateEvent):
-                self.metrics.duplicates.inc()
-            elif isinstance(out, LateContribution):
-                source = (msg.topic, msg.partition, msg.offset) if msg else None
-                result.sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))
-                contract, _, term = out.term.partition("/")
-                self.metrics.late.labels(contract, term, "dropped").inc()
-                self.metrics.dead_letters.labels("late").inc()
-
-    def _dead_letter(self, result: BatchResult, msg: RawMessage, reason: str, kind: str) -> None:
-        key, value = dead_letter_message(msg.value, msg.key, reason, kind, (msg.topic, msg.partition, msg.offset))
-        result.sends.append((topics.DEAD_LETTER, key, value))
-        self.metrics.dead_letters.labels(kind).inc()
 
     def _update_current(self, states: dict[bytes, tuple[int, ScopeState]]) -> None:
         for key, (_, state) in states.items():

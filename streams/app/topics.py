@@ -12,3 +12,17 @@ TICKS = "cckpi.ticks"
 """Internal: per-partition clock ticks that let quiet scopes close their windows."""
 
 OUTPUTS = (KPI_WINDOWS, BREACHES, DEAD_LETTER)
+TICKETS = "cckpi.tickets"
+"""Ticket events, keyed by ticket id so each ticket's life stays in order on one partition."""
+SURVEYS = "cckpi.surveys"
+"""Survey events, keyed by queue (or survey id when there is no queue)."""
+AVAILABILITY = "cckpi.availability"
+"""Service availability events (down, up, probes), keyed by service."""
+
+EVENT_TOPICS = (CALLS, TICKETS, SURVEYS, AVAILABILITY)
+"""Every topic that carries source events, one per event family."""
+
+SINGLE_PARTITION = frozenset({TICKETS, SURVEYS, AVAILABILITY})
+"""Low-volume topics with one partition, so one worker sees each source in order (see `app/low_volume.py`)."""
+LOW_VOLUME_TICKS = "cckpi.low-volume-ticks"
+"""Internal: clock ticks for the low-volume sources (ticket deadlines fire without a later event)."""

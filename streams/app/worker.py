@@ -15,6 +15,7 @@ import faust
 from faust.streams import _current_event  # Faust routes a table write to the partition of this event
 
 from streams.app import topics
+from streams.app.low_volume import LowVolumeShell
 from streams.app.settings import WorkerSettings
 from streams.app.shell import BatchResult, RawMessage, StreamShell, encode_state
 from streams.contracts.model import Contract
@@ -30,10 +31,6 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     terms = compile_terms(contracts)
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
-    for term in terms.by_key.values():
-        if term.source != "calls":
-            log.warning("term %s (%s) is computed by `cckpi compute`; this worker consumes calls only", term.key,
-                        term.term.kpi)
     metrics.set_terms(terms.by_key.values())
     state_table_name, seen_table_name = "cckpi-scope-state", "cckpi-seen-ids"
     app = faust.App(
@@ -60,6 +57,10 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         return app.topic(name, key_type=bytes, value_type=bytes, partitions=settings.partitions, **kwargs)
 
     calls, ticks = topic(topics.CALLS), topic(topics.TICKS, internal=True)
+    low_volume = app.topic(*sorted(topics.SINGLE_PARTITION), key_type=bytes, value_type=bytes, partitions=1)
+    low_ticks = app.topic(topics.LOW_VOLUME_TICKS, key_type=bytes, value_type=bytes, partitions=1, internal=True)
+    low_table = app.Table("cckpi-low-volume-state", partitions=1, key_type=bytes, value_type=bytes)
+    low = LowVolumeShell(terms, metrics, settings.idle_after, settings.max_future)
     outputs = {name: topic(name) for name in topics.OUTPUTS}
     table = app.Table(state_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     seen = app.Table(seen_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
@@ -88,6 +89,30 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                 last = {e.message.partition: e for e in batch}
                 await apply(shell.on_batch(messages, stored), last)
 
+    async def apply_low(writes: list[tuple[bytes, bytes | None]], sends: list[tuple[str, bytes, bytes]],
+                        event: faust.EventT) -> None:
+        _current_event.set(weakref.ref(event))
+        for key, value in writes:
+            if value is not None:
+                low_table[key] = value
+            elif key in low_table:
+                del low_table[key]
+        for name, key, value in sends:
+            await outputs[name].send(key=key, value=value)
+
+    @app.agent(low_volume, name="cckpi-low-volume")
+    async def process_low_volume(stream: Any) -> None:
+        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
+            with metrics.batch_seconds.time():
+                messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
+                                       e.message.offset) for e in batch]
+                await apply_low(*low.on_batch(messages, low_table.items()), batch[-1])
+
+    @app.agent(low_ticks, name="cckpi-low-volume-ticks")
+    async def process_low_volume_ticks(stream: Any) -> None:
+        async for event in stream.events():
+            await apply_low(*low.on_tick(low_table.items()), event)
+
     @app.agent(ticks, name="cckpi-ticks")
     async def process_ticks(stream: Any) -> None:
         async for event in stream.events():
@@ -99,9 +124,12 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.CALLS:
                 await ticks.send(key=b"tick", value=b"", partition=tp.partition)
+            elif tp.topic == topics.TICKETS:
+                await low_ticks.send(key=b"tick", value=b"", partition=0)
 
     def _rebalanced(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         shell.forget()
+        low.forget()
 
     app.on_partitions_revoked.connect(_rebalanced)
     app.on_partitions_assigned.connect(_rebalanced)

@@ -38,8 +38,4 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Contract YAML fil
         terms = compile_terms([contract])
         for key, reason in terms.skipped:
             console.print(f"  note: {key} is valid but not checked yet: {reason}", style="yellow", highlight=False)
-        for term in terms.by_key.values():
-            if term.source != "calls":
-                console.print(f"  note: {term.key} ({term.term.kpi}) is checked by `cckpi compute`; the streaming "
-                              "worker consumes calls only in this version", style="yellow", highlight=False)
     raise typer.Exit(1 if failed else 0)

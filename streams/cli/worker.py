@@ -25,7 +25,8 @@ def worker(
 ) -> None:
     """Consume call events, keep event-time windows, emit window results, breaches and metrics.
 
-    Reads `cckpi.calls`; writes `cckpi.kpi-windows`, `cckpi.breaches`, `cckpi.dead-letter`.
+    Reads `cckpi.calls` (keyed by queue) and `cckpi.tickets`, `cckpi.surveys`, `cckpi.availability`
+    (one partition each); writes `cckpi.kpi-windows`, `cckpi.breaches`, `cckpi.dead-letter`.
     Runs until interrupted (Ctrl-C or SIGTERM).
 
     **Examples**

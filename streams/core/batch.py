@@ -35,14 +35,14 @@ class Engine:
         self.ticket_book = TicketBook()
         self.service_book = ServiceBook()
 
-    def ingest(self, event: Event) -> list[Output]:
+    def ingest(self, event: Event, wall_now: float = 0.0) -> list[Output]:
         """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day."""
         p = self.processor
         if isinstance(event, CallEventBase):
             state = self.states.setdefault("calls:" + event.queue, ScopeState())
-            return p.ingest(state, event.queue, event, 0.0)
+            return p.ingest(state, event.queue, event, wall_now)
         if isinstance(event, SurveySubmitted):
-            return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, 0.0)
+            return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, wall_now)
         source = "tickets" if isinstance(event, TicketEventBase) else "availability"
         state = self.states.setdefault(source, ScopeState())
         if state.seen.has(event.event_id, event.occurred_at.timestamp()):
@@ -54,20 +54,39 @@ class Engine:
         else:
             contributions = p.contributions(WHOLE, event)
         p.remember(state, event)
-        out = p.ingest_contributions(state, WHOLE, event, contributions, 0.0)
+        out = p.ingest_contributions(state, WHOLE, event, contributions, wall_now)
+        return out + self._expire_tickets(source, state)
+
+    def _expire_tickets(self, source: str, state: ScopeState) -> list[Output]:
+        """Settle ticket clocks the watermark has passed; report each miss as a ticket-level breach."""
+        out: list[Output] = []
         if source == "tickets":
             for c in self.tickets.expire(self.ticket_book, state.watermark):
-                result = p.apply(state, WHOLE, c, f"deadline:{c.term.key}")
+                result = self.processor.apply(state, WHOLE, c, f"deadline:{c.term.key}")
                 if result is not None:
                     out.append(result)
+        out.extend(self.ticket_book.missed)
+        self.ticket_book.missed.clear()
+        return out
+
+    def idle(self, wall_now: float, idle_after: float) -> list[Output]:
+        """Advance quiet sources with the wall clock (deadlines fire without a later event)."""
+        out: list[Output] = []
+        for key, state in self.states.items():
+            out.extend(self.processor.idle(state, _scope(key), wall_now, idle_after))
+            out.extend(self._expire_tickets(key, state))
         return out
 
     def flush(self) -> list[Output]:
         """Close every window whose outcome is known; windows still waiting for open tickets stay open."""
         out: list[Output] = []
         for key, state in self.states.items():
-            out.extend(self.processor.flush(state, key.removeprefix("calls:") if key.startswith("calls:") else WHOLE))
+            out.extend(self.processor.flush(state, _scope(key)))
         return out
+
+
+def _scope(state_key: str) -> str:
+    return state_key.removeprefix("calls:") if state_key.startswith("calls:") else WHOLE
 
 
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:

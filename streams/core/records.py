@@ -41,7 +41,7 @@ class WindowResult:
 
     def to_breach(self) -> dict[str, Any]:
         """The `cckpi.breaches` record: the window's fields under a stable breach id."""
-        return {"breach_id": self.key, "schema_version": 1, **asdict(self)}
+        return {"breach_id": self.key, "schema_version": 1, "kind": "window", **asdict(self)}
 
     def comparable(self) -> tuple[Any, ...]:
         """Fields that batch and stream must agree on (not how the window was closed)."""
@@ -69,4 +69,27 @@ class DuplicateEvent:
     event_id: str
 
 
-Output = WindowResult | LateContribution | DuplicateEvent
+@dataclass(frozen=True)
+class TicketMissed:
+    """One ticket missed one term's time limit: known at the deadline, or when a later event settled it."""
+
+    contract: str
+    term: str
+    kpi: str
+    ticket_id: str
+    created_at: str
+    deadline: str
+    settled_at: str
+    settled_by: str  # "deadline" or the event type that came too late
+
+    @property
+    def key(self) -> str:
+        """Stable breach id of this ticket and term."""
+        return f"{self.contract}/{self.term}/ticket/{self.ticket_id}"
+
+    def to_breach(self) -> dict[str, Any]:
+        """The `cckpi.breaches` record of a ticket-level breach."""
+        return {"breach_id": self.key, "schema_version": 1, "kind": "ticket", "status": "breached", **asdict(self)}
+
+
+Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed

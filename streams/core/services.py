@@ -15,6 +15,7 @@ class ServiceBook:
     """Last known status of each service: service -> (up, since epoch seconds)."""
 
     status: dict[str, tuple[bool, float]] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)  # services changed since last persisted
 
 
 def split(term: CompiledTerm, start: float, end: float, up: bool) -> list[Contribution]:
@@ -42,6 +43,7 @@ class ServiceTracker:
         if previous is not None and at < previous[1]:
             return []  # an older transition than the one we know: it changes nothing
         book.status[event.service] = (isinstance(event, ServiceUp), at)
+        book.dirty.add(event.service)
         if previous is None:
             return []
         up, since = previous

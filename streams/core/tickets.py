@@ -19,6 +19,9 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
+from streams.core.records import TicketMissed
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.models.events import TicketCreated, TicketEvent
 
@@ -40,11 +43,25 @@ class OpenTicket:
 
 @dataclass
 class TicketBook:
-    """Open tickets and their deadlines in order."""
+    """Open tickets and their deadlines in order; `dirty` and `missed` are drained by the caller."""
 
     tickets: dict[str, OpenTicket] = field(default_factory=dict)
     deadlines: list[tuple[float, str, str]] = field(default_factory=list)  # (deadline, ticket id, term key)
     unknown: int = 0  # events for tickets never seen created (or already settled)
+    dirty: set[str] = field(default_factory=set)  # tickets changed since last persisted
+    missed: list[TicketMissed] = field(default_factory=list)
+
+    def ticket_bytes(self, ticket_id: str) -> bytes | None:
+        """Serialized clocks of an open ticket; None once settled (delete it from storage)."""
+        ticket = self.tickets.get(ticket_id)
+        return None if ticket is None else orjson.dumps(ticket.clocks)
+
+    def load_ticket(self, ticket_id: str, raw: bytes) -> None:
+        """Restore an open ticket and its deadlines."""
+        clocks = {key: (created, due) for key, (created, due) in orjson.loads(raw).items()}
+        self.tickets[ticket_id] = OpenTicket(clocks)
+        for key, (_, due) in clocks.items():
+            heapq.heappush(self.deadlines, (due, ticket_id, key))
 
 
 def deadline(term: CompiledTerm, created: float) -> float:
@@ -83,6 +100,7 @@ class TicketTracker:
             if not clocks:
                 return []
             book.tickets[event.ticket_id] = OpenTicket(clocks)
+            book.dirty.add(event.ticket_id)
             for key, (_, due) in clocks.items():
                 heapq.heappush(book.deadlines, (due, event.ticket_id, key))
             return [Contribution(self.by_key[key], created, 0.0, 0.0, +1) for key, (created, _) in clocks.items()]
@@ -96,6 +114,9 @@ class TicketTracker:
             if event.type in SETTLED_BY[term.term.kpi]:
                 out.append(Contribution(term, created, 1.0 if at <= due else 0.0, 1.0, -1))
                 del ticket.clocks[key]
+                book.dirty.add(event.ticket_id)
+                if at > due:
+                    book.missed.append(_missed(term, event.ticket_id, created, due, at, event.type))
         if not ticket.clocks:
             del book.tickets[event.ticket_id]
         return out
@@ -108,8 +129,16 @@ class TicketTracker:
             ticket = book.tickets.get(ticket_id)
             if ticket is None or key not in ticket.clocks:
                 continue  # settled in time already
-            created, _ = ticket.clocks.pop(key)
-            out.append(Contribution(self.by_key[key], created, 0.0, 1.0, -1))
+            created, due = ticket.clocks.pop(key)
+            term = self.by_key[key]
+            out.append(Contribution(term, created, 0.0, 1.0, -1))
+            book.dirty.add(ticket_id)
+            book.missed.append(_missed(term, ticket_id, created, due, due, "deadline"))
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out
+
+
+def _missed(term: CompiledTerm, ticket_id: str, created: float, due: float, settled: float, by: str) -> TicketMissed:
+    iso = term.window.iso
+    return TicketMissed(term.contract, term.term.id, term.term.kpi, ticket_id, iso(created), iso(due), iso(settled), by)

@@ -40,6 +40,8 @@ class Metrics:
         }
         self.breached = Gauge("cckpi_term_breached", "1 when the last closed window of the term breached",
                               TERM_LABELS, registry=r)
+        self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
+                                       ["contract", "term"], registry=r)
         self.breaches = Counter("cckpi_breaches_total", "Windows closed (or revised) as breached",
                                 TERM_LABELS, registry=r)
         self.windows_closed = Counter("cckpi_windows_closed_total", "Window results emitted, by status",

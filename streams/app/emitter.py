@@ -1,0 +1,80 @@
+"""Turning core outputs and rejected input into output messages and metrics, shared by every agent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from streams.app import topics
+from streams.core.records import DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
+from streams.models.decode import InvalidEvent
+from streams.models.events import EventBase
+from streams.sinks.metrics import Metrics
+from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
+
+Send = tuple[str, bytes, bytes]
+"""(topic, key, value) of a message to produce."""
+E = TypeVar("E", bound=EventBase)
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One consumed Kafka message, as the shells need it."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+class Emitter:
+    """Appends the messages for outputs and dead letters to a batch's sends, and counts them."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def vet(self, sends: list[Send], msg: RawMessage, now: float, decode: Callable[[bytes], E],
+            max_future: float) -> E | None:
+        """The message's event, or None after dead-lettering it (malformed, or stamped too far ahead)."""
+        try:
+            event = decode(msg.value or b"")
+        except InvalidEvent as exc:
+            self.dead_letter(sends, msg, exc.reason, exc.kind)
+            return None
+        ahead = event.occurred_at.timestamp() - now
+        if ahead > max_future:
+            self.dead_letter(sends, msg, f"occurred_at is {ahead / 86400:.1f} days ahead of the worker's clock "
+                             f"(more than {max_future / 86400:g}): it would close every open window", "future_event")
+            return None
+        self.metrics.events.labels(getattr(event, "type", "unknown")).inc()
+        return event
+
+    def emit(self, sends: list[Send], outputs: list[Output], msg: RawMessage | None) -> None:
+        """Messages and metrics for what the core produced."""
+        for out in outputs:
+            if isinstance(out, WindowResult):
+                sends.append((topics.KPI_WINDOWS, *window_message(out)))
+                if out.status == "breached":
+                    sends.append((topics.BREACHES, *breach_message(out)))
+                if out.closed_by == "late_event":
+                    self.metrics.late.labels(out.contract, out.term, "revised").inc()
+                self.metrics.on_result(out)
+            elif isinstance(out, TicketMissed):
+                sends.append((topics.BREACHES, *breach_message(out)))
+                self.metrics.ticket_breaches.labels(out.contract, out.term).inc()
+            elif isinstance(out, DuplicateEvent):
+                self.metrics.duplicates.inc()
+            elif isinstance(out, LateContribution):
+                source = (msg.topic, msg.partition, msg.offset) if msg else None
+                sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))
+                contract, _, term = out.term.partition("/")
+                self.metrics.late.labels(contract, term, "dropped").inc()
+                self.metrics.dead_letters.labels("late").inc()
+
+    def dead_letter(self, sends: list[Send], msg: RawMessage, reason: str, kind: str) -> None:
+        """Park a message with the reason, untouched."""
+        key, value = dead_letter_message(msg.value, msg.key, reason, kind, (msg.topic, msg.partition, msg.offset))
+        sends.append((topics.DEAD_LETTER, key, value))
+        self.metrics.dead_letters.labels(kind).inc()
