@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from streams.app import topics
+from streams.core.processor import Processor
 from streams.core.records import DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
+from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent
 from streams.models.events import EventBase
 from streams.sinks.metrics import Metrics
@@ -72,6 +74,18 @@ class Emitter:
                 contract, _, term = out.term.partition("/")
                 self.metrics.late.labels(contract, term, "dropped").inc()
                 self.metrics.dead_letters.labels("late").inc()
+
+    def publish_current(self, processor: Processor, scope: str, state: ScopeState, clock: str | None = None) -> None:
+        """Period-to-date gauges: the value of each term's latest open window, and the watermark of the clock
+        (the scope, or the source for tickets, surveys and availability)."""
+        self.metrics.watermark.labels(clock or scope).set(max(state.watermark, 0.0))
+        latest: dict[str, tuple[float, float, float]] = {}
+        for term, agg in processor.open_windows(state):
+            if agg.den and agg.start >= latest.get(term.key, (-1.0, 0.0, 0.0))[0]:
+                latest[term.key] = (agg.start, agg.num, agg.den)
+        for term_key, (_, num, den) in latest.items():
+            term = processor.terms.by_key[term_key]
+            self.metrics.set_current(term.term.kpi, term.contract, term.term.id, scope, num / den)
 
     def dead_letter(self, sends: list[Send], msg: RawMessage, reason: str, kind: str) -> None:
         """Park a message with the reason, untouched."""

@@ -17,7 +17,7 @@ import orjson
 from streams.app import topics
 from streams.app.emitter import Emitter, RawMessage, Send
 from streams.calendar import CalendarUnknownDay
-from streams.core.batch import Engine
+from streams.core.batch import WHOLE, Engine
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.models.decode import decode_event
@@ -81,7 +81,12 @@ class LowVolumeShell:
             except Exception as exc:  # a bug must not stop the stream: park the message and say why
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
                 self.out.dead_letter(sends, msg, f"internal error: {exc!r}", "internal_error")
+        self._publish_current(engine)
         return dump_dirty(engine), sends
+
+    def _publish_current(self, engine: Engine) -> None:
+        for source, state in engine.states.items():
+            self.out.publish_current(engine.processor, WHOLE, state, clock=source)
 
     def on_tick(self, stored: Iterable[tuple[bytes, bytes]], wall_now: float | None = None
                 ) -> tuple[list[Write], list[Send]]:

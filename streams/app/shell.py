@@ -137,12 +137,4 @@ class StreamShell:
 
     def _update_current(self, states: dict[bytes, tuple[int, ScopeState]]) -> None:
         for key, (_, state) in states.items():
-            scope = key.decode()
-            self.metrics.watermark.labels(scope).set(max(state.watermark, 0.0))
-            latest: dict[str, tuple[float, float, float]] = {}
-            for term, agg in self.processor.open_windows(state):
-                if agg.den and agg.start >= latest.get(term.key, (-1.0, 0.0, 0.0))[0]:
-                    latest[term.key] = (agg.start, agg.num, agg.den)
-            for term_key, (_, num, den) in latest.items():
-                term = self.processor.terms.by_key[term_key]
-                self.metrics.set_current(term.term.kpi, term.contract, term.term.id, scope, num / den)
+            self.out.publish_current(self.processor, key.decode(), state)
