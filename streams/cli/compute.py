@@ -1,9 +1,10 @@
-"""`cckpi compute`: the KPI core in batch over an events file, printing every closed window."""
+"""`cckpi compute`: the KPI core in batch over an events file (or real source files), printing every closed window."""
 
 from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from streams.adapters import AdapterError, adapter_for
 from streams.cli.common import ContractFiles, contracts_or_exit
+from streams.cli.replay import SOURCE_HELP, Timezone
 from streams.core.batch import compute
 from streams.core.records import WindowResult
 from streams.core.terms import compile_terms
@@ -45,23 +48,50 @@ def _read_events(path: Path, err: Console) -> list[Event]:
     return events
 
 
+def _source_events(source: str, files: list[Path], timezone: str | None, err: Console) -> Iterator[Event]:
+    """Events of real source files through the named adapter; its problems and skip summary go to stderr."""
+    def on_problem(line: str) -> None:
+        err.print(line, style="yellow", highlight=False, markup=False)
+
+    return adapter_for(source, timezone).read(files, on_problem)
+
+
 def compute_command(
     contract: ContractFiles,
-    events: Annotated[Path, typer.Option(help="Events as JSON lines, in the order they were published.")],
+    events: Annotated[Path | None, typer.Option(
+        help="Events as JSON lines, in the order they were published.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option(
+        help=SOURCE_HELP + " Read FILE... through it instead of --events.", show_default=False)] = None,
+    files: Annotated[list[Path] | None, typer.Argument(
+        metavar="FILE", help="Source files for --source, oldest first.", exists=True, dir_okay=False,
+        readable=True, show_default=False)] = None,
+    timezone: Timezone = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.jsonl,
 ) -> None:
-    """Compute every window of every term from an events file, exactly as the stream would.
+    """Compute every window of every term from an events file, or from real source files through an adapter,
+    exactly as the stream would.
 
-    Prints one record per closed window (and revision) with the fields of `cckpi.kpi-windows`.
+    Prints one record per closed window (and revision) with the fields of `cckpi.kpi-windows`. Give either
+    `--events FILE.jsonl` or `--source NAME` followed by the source files, not both.
 
     **Examples**
 
     - `cckpi compute -c contracts/examples/demo.yaml --events calls.jsonl`
     - `cckpi compute -c contracts/examples/demo.yaml --events calls.jsonl --format table`
+    - `cckpi compute -c contracts/examples/anonymous-bank.yaml --source anonymous-bank data/01_January.txt`
     """
     err = Console(stderr=True)
+    if (events is None) == (source is None) or (source is None and files) or (source is not None and not files):
+        err.print("error: give either --events FILE.jsonl or --source NAME FILE... (exactly one)", style="red")
+        raise typer.Exit(2)
     terms = compile_terms(contracts_or_exit(contract))
-    results = [r for r in compute(_read_events(events, err), terms) if isinstance(r, WindowResult)]
+    try:
+        stream = _read_events(events, err) if events is not None else _source_events(
+            source or "", files or [], timezone, err)
+        results = [r for r in compute(stream, terms) if isinstance(r, WindowResult)]
+    except AdapterError as exc:
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        raise typer.Exit(2) from None
     rows = [r.to_dict() for r in results]
     if format is Format.jsonl:
         for row in rows:
