@@ -1,6 +1,6 @@
 """Pure KPI core: contributions, windows, aggregates, verdicts. No Kafka or Faust imports."""
 
-from streams.core.batch import compute
+from streams.core.batch import Engine, compute
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.processor import Processor
 from streams.core.records import DuplicateEvent, LateContribution, Output, WindowResult
@@ -13,6 +13,7 @@ __all__ = [
     "KPIS",
     "CompiledTerm",
     "DuplicateEvent",
+    "Engine",
     "KpiKind",
     "LateContribution",
     "Output",

@@ -122,3 +122,38 @@ def test_duplicate_ticket_events_change_nothing() -> None:
     [w] = [w for w in windows([created, response, created, response, later], "fr15")
            if w.window_start.startswith("2026-11-23")]
     assert (w.numerator, w.denominator) == (1, 1)
+
+
+def test_first_response_deadline_across_a_weekend_and_a_holiday_breaches_at_the_right_instant() -> None:
+    from datetime import datetime
+
+    from streams.core import Engine
+    from streams.core.records import TicketMissed
+
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text)
+
+    engine = Engine(compile_terms([parse_contract(HELPDESK)]))
+    events = [
+        # Wednesday before National Day: 5 working minutes left, then 2026-10-01..07 off (10-03/04 a weekend),
+        # so the 15 working minutes run out on Thursday 2026-10-08 at 09:10
+        ev(TicketCreated, when("2026-09-30T17:55:00+08:00"), ticket_id="holiday", category="request"),
+        # Friday 17:50: 10 minutes on Friday, then the weekend: Monday 09:05
+        ev(TicketCreated, when("2026-11-20T17:50:00+08:00"), ticket_id="weekend", category="request"),
+        ev(TicketFirstResponse, when("2026-11-23T09:04:59+08:00"), ticket_id="weekend"),  # in time
+    ]
+    out = [o for e in events for o in engine.ingest(e)]
+    missed = [o for o in out if isinstance(o, TicketMissed) and o.term == "fr15"]
+    assert [(m.ticket_id, m.deadline) for m in missed] == [("holiday", "2026-10-08T09:10:00+08:00")]
+    assert missed[0].settled_by == "deadline"
+    # nothing settles the weekend ticket as missed, and the holiday ticket was settled by the clock, not later
+    quiet = Engine(compile_terms([parse_contract(HELPDESK)]))
+    quiet.ingest(events[0])
+    def first_response_misses(event: object) -> list[TicketMissed]:
+        return [o for o in quiet.ingest(event) if isinstance(o, TicketMissed) and o.term == "fr15"]  # type: ignore[arg-type]
+
+    assert first_response_misses(ev(TicketCreated, when("2026-10-08T09:09:59+08:00"), ticket_id="x",
+                                    category="request")) == []
+    [at_deadline] = first_response_misses(ev(TicketCreated, when("2026-10-08T09:10:01+08:00"), ticket_id="y",
+                                             category="request"))
+    assert at_deadline.ticket_id == "holiday"
