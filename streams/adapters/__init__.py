@@ -33,6 +33,7 @@ def adapter_for(name: str, timezone: str | None = None) -> Adapter:
         raise AdapterError(f"unknown timezone {timezone!r} (use an IANA name such as Asia/Jerusalem or UTC)") from None
     return adapter.with_timezone(timezone)
 
+
 __all__ = [
     "ADAPTERS",
     "Adapter",

@@ -51,7 +51,7 @@ def _read_events(path: Path, err: Console) -> list[Event]:
 def _source_events(source: str, files: list[Path], timezone: str | None, err: Console) -> Iterator[Event]:
     """Events of real source files through the named adapter; its problems and skip summary go to stderr."""
     def on_problem(line: str) -> None:
-        err.print(line, style="yellow", highlight=False, markup=False)
+        err.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
 
     return adapter_for(source, timezone).read(files, on_problem)
 
@@ -90,7 +90,7 @@ def compute_command(
             source or "", files or [], timezone, err)
         results = [r for r in compute(stream, terms) if isinstance(r, WindowResult)]
     except AdapterError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     rows = [r.to_dict() for r in results]
     if format is Format.jsonl:
