@@ -16,6 +16,7 @@ class SeenIds:
 
     buckets: dict[int, set[str]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set, compare=False)  # buckets changed since last persisted
+    oldest: float = field(default=float("inf"), compare=False)  # earliest bucket: forgetting is a no-op before it
 
     def has(self, event_id: str, event_time: float) -> bool:
         """True when the id was seen already."""
@@ -24,8 +25,11 @@ class SeenIds:
     def add(self, event_id: str, event_time: float) -> bool:
         """Remember an id; False when it was already seen (a duplicate)."""
         bucket = int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS
-        ids = self.buckets.setdefault(bucket, set())
-        if event_id in ids:
+        ids = self.buckets.get(bucket)
+        if ids is None:
+            ids = self.buckets[bucket] = set()
+            self.oldest = min(self.oldest, bucket)
+        elif event_id in ids:
             return False
         ids.add(event_id)
         self.dirty.add(bucket)
@@ -33,9 +37,12 @@ class SeenIds:
 
     def forget_before(self, horizon: float) -> None:
         """Drop buckets that end at or before `horizon`: no window they feed can change any more."""
+        if self.oldest + BUCKET_SECONDS > horizon:
+            return
         for bucket in [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]:
             del self.buckets[bucket]
             self.dirty.add(bucket)
+        self.oldest = min(self.buckets, default=float("inf"))
 
     def bucket_bytes(self, bucket: int) -> bytes | None:
         """Serialized ids of one bucket, or None when it was forgotten (delete it from storage)."""
@@ -45,3 +52,4 @@ class SeenIds:
     def load_bucket(self, bucket: int, raw: bytes | None) -> None:
         """Restore one bucket from storage."""
         self.buckets[bucket] = set(orjson.loads(raw)) if raw else set()
+        self.oldest = min(self.oldest, bucket)

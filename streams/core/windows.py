@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,8 @@ class WindowSpec:
     unit: str
     seconds: int
     tz: ZoneInfo
+    _last: list[float] = field(default_factory=lambda: [1.0, 0.0], compare=False, repr=False)
+    """The last window computed: events mostly come in time order, so most lookups hit it."""
 
     @classmethod
     def parse(cls, text: str, tz: ZoneInfo) -> WindowSpec:
@@ -31,6 +33,13 @@ class WindowSpec:
 
     def bounds(self, epoch: float) -> tuple[float, float]:
         """[start, end) of the window holding the instant `epoch`, as epoch seconds."""
+        last = self._last
+        if last[0] <= epoch < last[1]:
+            return last[0], last[1]
+        last[0], last[1] = found = self._bounds(epoch)
+        return found
+
+    def _bounds(self, epoch: float) -> tuple[float, float]:
         local = datetime.fromtimestamp(epoch, self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         if self.unit == "seconds":
