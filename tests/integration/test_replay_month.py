@@ -1,0 +1,55 @@
+"""`cckpi replay` of real months into Kafka with a running worker: the final revision of every January window on
+`cckpi.kpi-windows` equals what `cckpi compute` prints for the same files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from streams.app import topics
+from streams.brokers import ApacheKafkaBroker
+from streams.cli.main import app
+from tests.integration.support import consume_until, metric, worker_process
+
+ROOT = Path(__file__).parents[2]
+DATA = ROOT.parent / "shared" / "data" / "anonymous-bank-1999"
+CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"
+
+pytestmark = pytest.mark.integration
+
+
+def final_january(records: list[dict]) -> dict[str, tuple]:
+    latest: dict[str, dict] = {}
+    for r in records:
+        if r["window_start"].startswith("1999-01") and r["revision"] >= latest.get(r["key"], {"revision": -1})[
+                "revision"]:
+            latest[r["key"]] = r
+    return {k: (r["value"], r["numerator"], r["denominator"], r["status"], r["revision"]) for k, r in latest.items()}
+
+
+def test_replayed_month_equals_compute(tmp_path: Path) -> None:
+    if not DATA.is_dir():
+        pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
+    files = [str(DATA / "01_January.txt"), str(DATA / "02_February.txt")]  # February's calls close January's days
+    computed = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", *files])
+    assert computed.exit_code == 0, computed.output[-2000:]
+    expected = final_january([json.loads(line) for line in computed.stdout.splitlines() if line.startswith("{")])
+    assert len(expected) > 800
+
+    with ApacheKafkaBroker() as broker, worker_process(broker.url, tmp_path, "--app-id", "it-replay", "--idle-after",
+                                                      "3600", "--max-future-days", "100000",
+                                                      contract=CONTRACT) as url:
+        started = time.monotonic()
+        replayed = CliRunner().invoke(app, ["replay", "--source", "anonymous-bank", *files, "--broker", broker.url,
+                                            "--as-fast-as-possible"])
+        assert replayed.exit_code == 0, replayed.output[-2000:]
+        got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
+                                        lambda rs: final_january(rs).keys() >= expected.keys(), 240))
+        print(f"replayed and processed in {time.monotonic() - started:.1f} s; "
+              f"{metric(url, 'cckpi_events_total', type='call.offered'):.0f} offered calls")
+    assert final_january(got) == expected
