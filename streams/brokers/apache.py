@@ -113,8 +113,14 @@ def ensure_kafka_jars(timeout: float = 900.0) -> Path:
 
 
 def _cluster_id() -> str:
-    """A random KRaft cluster id (URL-safe base64 of a UUID, as ``kafka-storage random-uuid`` prints)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random KRaft cluster id (URL-safe base64 of a UUID, as ``kafka-storage random-uuid`` prints).
+
+    Never one starting with '-': the storage tool would read it as an option (1 start in 64 failed that way).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class ApacheKafkaBroker(LocalBroker):
