@@ -36,18 +36,24 @@ class WindowResult:
         return f"{self.contract}/{self.term}/{self.scope}/{self.window_start}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields of the `cckpi.kpi-windows` record."""
-        return {"key": self.key, **asdict(self)}
+        """JSON-ready fields of the `cckpi.kpi-windows` record (whole sums as integers)."""
+        fields = asdict(self)
+        fields["numerator"], fields["denominator"] = _whole(self.numerator), _whole(self.denominator)
+        return {"key": self.key, **fields}
 
     def to_breach(self) -> dict[str, Any]:
         """The `cckpi.breaches` record: the window's fields under a stable breach id."""
-        return {"breach_id": self.key, "schema_version": 1, "kind": "window", **asdict(self)}
+        return {"breach_id": self.key, "schema_version": 1, "kind": "window", **self.to_dict()}
 
     def comparable(self) -> tuple[Any, ...]:
         """Fields that batch and stream must agree on (not how the window was closed)."""
         fields = asdict(self)
         fields.pop("closed_by")
         return tuple(sorted(fields.items()))
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 @dataclass(frozen=True)

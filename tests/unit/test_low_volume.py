@@ -53,12 +53,13 @@ def run(shell: LowVolumeShell, table: dict[bytes, bytes], msgs: list[RawMessage]
 def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
     terms = compile_terms([parse_contract(HELPDESK)])
     events = scenario()
-    expected = sorted(r.key + str(r.revision) + str(r.numerator) + str(r.denominator)
-                      for r in compute(events, terms) if isinstance(r, WindowResult) and r.closed_by != "end_of_input")
+    expected = sorted(str((r["key"], r["revision"], r["numerator"], r["denominator"]))
+                      for r in (w.to_dict() for w in compute(events, terms)
+                                if isinstance(w, WindowResult) and w.closed_by != "end_of_input"))
     table: dict[bytes, bytes] = {}
     out = run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[:5]))
     out += run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[5:]))  # a new worker
-    got = sorted(r["key"] + str(r["revision"]) + str(r["numerator"]) + str(r["denominator"])
+    got = sorted(str((r["key"], r["revision"], r["numerator"], r["denominator"]))
                  for r in out if r["out"] == topics.KPI_WINDOWS)
     assert got == expected and len(got) >= 4
     ticket_breaches = [r for r in out if r["out"] == topics.BREACHES and r["kind"] == "ticket" and r["term"] == "fr15"]
