@@ -105,7 +105,7 @@ def compute_command(
         for r in results:
             value = "-" if r.value is None else (f"{r.value:.1%}" if r.unit == "ratio" else f"{r.value:.1f}s")
             style = {"breached": "red", "met": "green"}.get(r.status, "yellow")
-            table.add_row(r.contract, r.term, r.scope, f"{r.window_start} .. {r.window_end[11:16]}", value,
+            table.add_row(r.contract, r.term, r.scope, f"{r.window_start[:16]} → {r.window_end[:16]}", value,
                           f"{r.numerator:g}/{r.denominator:g}", f"{r.threshold:g}", f"[{style}]{r.status}",
                           str(r.revision))
         console = Console()
