@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from streams.app import topics
 from streams.core.processor import Processor
-from streams.core.records import DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
+from streams.core.records import BreachUpdate, DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
 from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent
 from streams.models.events import EventBase
@@ -58,11 +58,12 @@ class Emitter:
         for out in outputs:
             if isinstance(out, WindowResult):
                 sends.append((topics.KPI_WINDOWS, *window_message(out)))
-                if out.status == "breached":
-                    sends.append((topics.BREACHES, *breach_message(out)))
                 if out.closed_by == "late_event":
                     self.metrics.late.labels(out.contract, out.term, "revised").inc()
                 self.metrics.on_result(out)
+            elif isinstance(out, BreachUpdate):
+                sends.append((topics.BREACHES, *breach_message(out)))
+                self.metrics.breach_updates.labels(out.contract, out.term, out.state).inc()
             elif isinstance(out, TicketMissed):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.ticket_breaches.labels(out.contract, out.term).inc()

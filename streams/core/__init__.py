@@ -3,7 +3,7 @@
 from streams.core.batch import Engine, compute
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.processor import Processor
-from streams.core.records import DuplicateEvent, LateContribution, Output, WindowResult
+from streams.core.records import BreachUpdate, DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
 from streams.core.state import ScopeState, WindowAgg
 from streams.core.terms import CompiledTerm, TermIndex, compile_terms
 from streams.core.verdict import Status, judge
@@ -11,6 +11,7 @@ from streams.core.windows import WindowSpec
 
 __all__ = [
     "KPIS",
+    "BreachUpdate",
     "CompiledTerm",
     "DuplicateEvent",
     "Engine",
@@ -21,6 +22,7 @@ __all__ = [
     "ScopeState",
     "Status",
     "TermIndex",
+    "TicketMissed",
     "WindowAgg",
     "WindowResult",
     "WindowSpec",

@@ -62,9 +62,7 @@ class Engine:
         out: list[Output] = []
         if source == "tickets":
             for c in self.tickets.expire(self.ticket_book, state.watermark):
-                result = self.processor.apply(state, WHOLE, c, f"deadline:{c.term.key}")
-                if result is not None:
-                    out.append(result)
+                out.extend(self.processor.apply(state, WHOLE, c, f"deadline:{c.term.key}", state.watermark))
         out.extend(self.ticket_book.missed)
         self.ticket_book.missed.clear()
         return out

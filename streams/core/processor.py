@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from streams.core.lifecycle import assess, finalize, remember_sample
 from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
@@ -60,16 +61,17 @@ class Processor:
     def ingest_contributions(self, state: ScopeState, scope: str, event: Event, contributions: list[Contribution],
                              wall_now: float) -> list[Output]:
         """Apply an event's contributions, then let its time move the scope's clock."""
-        out = [o for c in contributions if (o := self.apply(state, scope, c, event.event_id)) is not None]
-        state.last_event_wall = wall_now
         event_time = event.occurred_at.timestamp()
+        out = [o for c in contributions for o in self.apply(state, scope, c, event.event_id, event_time)]
+        state.last_event_wall = wall_now
         if event_time > state.stream_time:
             state.stream_time = event_time
             out.extend(self.advance(state, scope, event_time, "watermark"))
         return out
 
-    def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str) -> Output | None:
-        """Add one contribution to its window; a closed window is revised (or the contribution reported)."""
+    def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str, at: float) -> list[Output]:
+        """Add one contribution to its window and judge it so far; a closed window is revised (or the
+        contribution reported). `at` is the event time, for the lifecycle's `since`."""
         term = c.term
         start, end = term.window.bounds(c.at)
         due = end + term.grace
@@ -83,26 +85,30 @@ class Processor:
         agg.num += c.num
         agg.den += c.den
         agg.pending += c.pending
+        if c.den:
+            remember_sample(agg, event_id)
         if c.pending < 0 and agg.pending <= 0 and due <= state.watermark:  # the last open ticket was decided
             agg.closed = True
             state.next_due = min(state.next_due, due + term.retention)
-            return self._result(agg, term, scope, "watermark")
-        return None
+            return self._close(agg, term, scope, "watermark")
+        update = assess(agg, term, scope, at) if c.den else None
+        return [] if update is None else [update]
 
     def _late(self, state: ScopeState, scope: str, term: CompiledTerm, agg: WindowAgg | None, wid: str,
-              start: float, end: float, num: float, den: float, event_id: str) -> Output | None:
+              start: float, end: float, num: float, den: float, event_id: str) -> list[Output]:
         if not num and not den:  # an announcement (pending) for a closed window changes nothing
-            return None
+            return []
         state.late += 1
         if end + term.grace + term.retention <= state.watermark:
-            return LateContribution(term.key, scope, term.window.iso(start), event_id,
-                                    f"window closed and past its retention of {term.term.retention}")
+            return [LateContribution(term.key, scope, term.window.iso(start), event_id,
+                                     f"window closed and past its retention of {term.term.retention}")]
         if agg is None:
             agg = state.windows[wid] = WindowAgg(term.key, start, end, closed=True)
             state.next_due = min(state.next_due, end + term.grace + term.retention)
         agg.num += num
         agg.den += den
-        return self._result(agg, term, scope, "late_event")
+        remember_sample(agg, event_id)
+        return self._close(agg, term, scope, "late_event")
 
     def idle(self, state: ScopeState, scope: str, wall_now: float, idle_after: float) -> list[Output]:
         """Advance a quiet scope's clock with the wall clock, so its windows still close."""
@@ -145,7 +151,13 @@ class Processor:
                 next_due = min(next_due, due + term.retention)
         state.next_due = next_due
         closing.sort(key=lambda pair: (pair[0].end, pair[0].term))
-        return [self._result(agg, term, scope, closed_by) for agg, term in closing]
+        return [o for agg, term in closing for o in self._close(agg, term, scope, closed_by)]
+
+    def _close(self, agg: WindowAgg, term: CompiledTerm, scope: str, closed_by: ClosedBy) -> list[Output]:
+        """The window's result and, if it was ever at risk or ends breached, its final lifecycle event."""
+        result = self._result(agg, term, scope, closed_by)
+        final = finalize(agg, term, scope)
+        return [result] if final is None else [result, final]
 
     @staticmethod
     def _result(agg: WindowAgg, term: CompiledTerm, scope: str, closed_by: ClosedBy) -> WindowResult:

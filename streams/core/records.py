@@ -41,10 +41,6 @@ class WindowResult:
         fields["numerator"], fields["denominator"] = _whole(self.numerator), _whole(self.denominator)
         return {"key": self.key, **fields}
 
-    def to_breach(self) -> dict[str, Any]:
-        """The `cckpi.breaches` record: the window's fields under a stable breach id."""
-        return {"breach_id": self.key, "schema_version": 1, "kind": "window", **self.to_dict()}
-
     def comparable(self) -> tuple[Any, ...]:
         """Fields that batch and stream must agree on (not how the window was closed)."""
         fields = asdict(self)
@@ -95,7 +91,60 @@ class TicketMissed:
 
     def to_breach(self) -> dict[str, Any]:
         """The `cckpi.breaches` record of a ticket-level breach."""
-        return {"breach_id": self.key, "schema_version": 1, "kind": "ticket", "status": "breached", **asdict(self)}
+        return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "ticket", "status": "breached",
+                "severity": "breach", **asdict(self)}
 
 
-Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed
+BreachState = Literal["warning", "breached", "recovered", "final"]
+
+
+@dataclass(frozen=True)
+class BreachUpdate:
+    """A step in one window's breach lifecycle; idempotent by (breach id, revision).
+
+    warning / breached / recovered while the window is open (its period-to-date value crossed a level);
+    final when it closes (or is revised) with `status` the verdict."""
+
+    contract: str
+    term: str
+    kpi: str
+    unit: str
+    scope: str
+    window_start: str
+    window_end: str
+    state: BreachState
+    status: Status
+    value: float | None
+    numerator: float
+    denominator: float
+    threshold: float
+    warning: float | None
+    revision: int
+    since: str
+    sample: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """The breach id: the window's key."""
+        return f"{self.contract}/{self.term}/{self.scope}/{self.window_start}"
+
+    @property
+    def severity(self) -> str:
+        """breach, warning or none (what an alert shows)."""
+        if self.state == "final":
+            return "breach" if self.status == "breached" else "none"
+        return {"warning": "warning", "breached": "breach"}.get(self.state, "none")
+
+    def to_breach(self) -> dict[str, Any]:
+        """The `cckpi.breaches` record."""
+        fields = asdict(self)
+        fields["numerator"], fields["denominator"] = _whole(self.numerator), _whole(self.denominator)
+        fields["sample"] = list(self.sample)
+        return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "window",
+                "severity": self.severity, **fields}
+
+
+BREACH_SCHEMA_VERSION = 2
+"""Version of the `cckpi.breaches` record schema."""
+
+Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate

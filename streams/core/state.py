@@ -26,6 +26,12 @@ class WindowAgg:
     closed: bool = False
     pending: int = 0
     """Contributions announced but not decided yet (open tickets): the window waits for them."""
+    alert: str = "ok"
+    """Breach lifecycle state of the window: ok, warning or breached (see `streams.core.lifecycle`)."""
+    alert_revision: int = 0
+    alert_since: float = 0.0
+    sample: list[str] = field(default_factory=list)
+    """The last few contributing event ids: evidence for a breach."""
 
 
 @dataclass
@@ -47,8 +53,8 @@ class ScopeState:
             "st": _finite(self.stream_time),
             "lw": self.last_event_wall,
             "late": self.late,
-            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed, a.pending]
-                  for a in self.windows.values()],
+            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed, a.pending, a.alert, a.alert_revision,
+                   a.alert_since, a.sample] for a in self.windows.values()],
             "seen": sorted(self.seen.buckets),
         })
 
@@ -59,8 +65,9 @@ class ScopeState:
             return cls()
         data: dict[str, Any] = orjson.loads(raw)
         state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"])
-        for term, start, end, num, den, revision, closed, pending in data["w"]:
-            state.windows[window_id(term, start)] = WindowAgg(term, start, end, num, den, revision, closed, pending)
+        for fields in data["w"]:
+            agg = WindowAgg(*fields)
+            state.windows[window_id(agg.term, agg.start)] = agg
         for bucket in data["seen"]:
             state.seen.load_bucket(bucket, load_bucket(bucket) if load_bucket else None)
         return state

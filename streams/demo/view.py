@@ -82,7 +82,14 @@ def render(snap: Snapshot, recent: deque[dict[str, Any]], title: str) -> Group:
     lines = Table.grid(padding=(0, 2))
     for b in recent:
         unit = b.get("unit", "ratio")
-        lines.add_row(Text(f"{b['window_start'][11:16]}-{b['window_end'][11:16]}", style="red"),
+        style = {"breach": "bold red", "warning": "yellow"}.get(b.get("severity", ""), "green")
+        if b.get("kind") == "ticket":
+            lines.add_row(Text(f"ticket {b['ticket_id']}", style=style), f"{b['contract']}/{b['term']}",
+                          f"deadline {b['deadline'][11:16]}", "missed", "")
+            continue
+        lines.add_row(Text(f"{b['window_start'][11:16]}-{b['window_end'][11:16]}", style=style),
                       f"{b['contract']}/{b['term']}", b["scope"],
-                      f"{_fmt(b['value'], unit)} vs {_fmt(b['threshold'], unit)}", f"rev {b['revision']}")
-    return Group(table, stats, Panel(lines, title="latest breaches (cckpi.breaches)", border_style="red"))
+                      f"{_fmt(b.get('value'), unit)} vs {_fmt(b['threshold'], unit)}",
+                      Text(f"{b.get('state', '')} {b.get('status', '')}", style=style), f"rev {b['revision']}")
+    return Group(table, stats, Panel(lines, title="latest breaches (cckpi.breaches: warning, breached, recovered, "
+                                                  "final)", border_style="red"))

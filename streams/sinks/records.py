@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from streams.core.records import LateContribution, TicketMissed, WindowResult
+from streams.core.records import BreachUpdate, LateContribution, TicketMissed, WindowResult
 
 Message = tuple[bytes, bytes]
 
@@ -17,8 +17,8 @@ def window_message(result: WindowResult) -> Message:
     return result.key.encode(), orjson.dumps(result.to_dict())
 
 
-def breach_message(result: WindowResult | TicketMissed) -> Message:
-    """`cckpi.breaches`: keyed by the stable breach id (a window, or a ticket that missed its deadline)."""
+def breach_message(result: BreachUpdate | TicketMissed) -> Message:
+    """`cckpi.breaches`: keyed by the stable breach id (a window's lifecycle, or a ticket past its deadline)."""
     return result.key.encode(), orjson.dumps(result.to_breach())
 
 

@@ -14,7 +14,7 @@ from streams.app import topics
 from streams.app.admin import ensure_topics
 from streams.brokers import ApacheKafkaBroker
 from streams.contracts import load_contract
-from streams.core import LateContribution, WindowResult, compile_terms, compute
+from streams.core import BreachUpdate, LateContribution, WindowResult, compile_terms, compute
 from streams.models import Event, encode_event
 from streams.sim import Traffic, simulate
 from tests.helpers import abandoned, answered, at, offered
@@ -54,6 +54,7 @@ def test_stream_equals_batch_with_late_duplicate_and_bad_data(kafka_broker: Apac
     expected = compute(before + after, compile_terms([load_contract(DEMO)]))
     windows = [r for r in expected if isinstance(r, WindowResult)]
     late = [r for r in expected if isinstance(r, LateContribution)]
+    lifecycle = [r.to_breach() for r in expected if isinstance(r, BreachUpdate)]
     assert any(r.revision == 1 for r in windows) and len(windows) > 40  # the scenario bites
     assert len(late) == 3 and len({x.event_id for x in late}) == 1  # one event, late for each of the 3 terms
     assert any(r.status == "breached" for r in windows)
@@ -68,8 +69,7 @@ def test_stream_equals_batch_with_late_duplicate_and_bad_data(kafka_broker: Apac
     with worker_process(kafka_broker.url, tmp_path, "--app-id", "it-pipeline", "--idle-after", "3600") as url:
         asyncio.run(produce(bootstrap, topics.CALLS, messages))
         got = asyncio.run(consume_until(bootstrap, topics.KPI_WINDOWS, lambda rs: len(rs) >= len(windows), 90))
-        breaches = asyncio.run(consume_until(
-            bootstrap, topics.BREACHES, lambda rs: len(rs) >= sum(r.status == "breached" for r in windows), 30))
+        breaches = asyncio.run(consume_until(bootstrap, topics.BREACHES, lambda rs: len(rs) >= len(lifecycle), 30))
         dead = asyncio.run(consume_until(bootstrap, topics.DEAD_LETTER, lambda rs: len(rs) >= 5, 30))
         duplicates = metric(url, "cckpi_events_duplicate_total")
         revised = metric(url, "cckpi_events_late_total", contract="demo", term="answer-rate-15m", outcome="revised")
@@ -83,7 +83,14 @@ def test_stream_equals_batch_with_late_duplicate_and_bad_data(kafka_broker: Apac
     stream = sorted(comparable(r) for r in got)
     batch = sorted(comparable(r.to_dict()) for r in windows)
     assert stream == batch
-    assert {b["breach_id"] for b in breaches} == {r.key for r in windows if r.status == "breached"}
+    def update(record: dict) -> tuple:
+        return tuple(sorted((k, str(v)) for k, v in record.items()))
+
+    assert sorted(map(update, breaches)) == sorted(map(update, lifecycle))  # the whole lifecycle, step by step
+    finals = {b["breach_id"]: b for b in sorted(breaches, key=lambda b: b["revision"]) if b["state"] == "final"}
+    final_windows = {r.key: r for r in windows}  # the last revision of each window
+    assert {k for k, b in finals.items() if b["status"] == "breached"} == {
+        k for k, r in final_windows.items() if r.status == "breached"}
     assert sorted(d["kind"] for d in dead) == ["invalid", "late", "late", "late", "wrong_key"]
     late_letters = [d for d in dead if d["kind"] == "late"]
     assert {(d["term"], d["window_start"], d["event_id"]) for d in late_letters} == {

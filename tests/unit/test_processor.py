@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.core import LateContribution, Processor, ScopeState, WindowResult, compute
+from streams.core import BreachUpdate, LateContribution, Processor, ScopeState, WindowResult, compute
 from tests.helpers import abandoned, answered, at, offered, terms
 
 
@@ -21,7 +21,9 @@ def feed(events: list, state: ScopeState | None = None) -> tuple[ScopeState, lis
 def test_window_closes_only_after_grace() -> None:
     events = [answered(at("10:01")), answered(at("10:05")), abandoned(at("10:10")), offered(at("10:16", 59))]
     state, out = feed(events)
-    assert out == []  # 10:16:59 < 10:15 + 2m grace
+    assert results(out) == []  # 10:16:59 < 10:15 + 2m grace
+    [provisional] = [o for o in out if isinstance(o, BreachUpdate)]  # 2 of 3 answered: breached while open
+    assert (provisional.state, provisional.since) == ("breached", "2026-11-23T02:10:00+00:00")
     _, out = feed([offered(at("10:17"))], state)
     [r] = results(out)
     assert (r.window_start, r.window_end) == ("2026-11-23T10:00:00+08:00", "2026-11-23T10:15:00+08:00")
@@ -161,3 +163,27 @@ def test_service_hours_can_differ_from_the_working_time_calendar() -> None:
     events = [answered(at("08:30")), abandoned(at("20:00")), abandoned(at("23:00"))]  # 08-22 counts, not 23:00
     [r] = results(compute(events, index))
     assert (r.numerator, r.denominator) == (1, 2)
+
+
+def test_breach_lifecycle_warning_breached_recovered_final() -> None:
+    from streams.contracts import parse_contract
+    from streams.core import compile_terms
+    from tests.helpers import CONTRACT
+
+    text = CONTRACT.replace("    min_volume: 3", "    min_volume: 4\n    warning: 0.9")
+    index = compile_terms([parse_contract(text)])
+    proc, state = Processor(index), ScopeState()
+    steps = [answered(at("10:01")), answered(at("10:02")), answered(at("10:03")), abandoned(at("10:04")),  # 3/4 < .8
+             answered(at("10:05")),  # 4/5 = .8: met but under the warning .9
+             answered(at("10:06")), answered(at("10:07")), answered(at("10:08")), answered(at("10:09")),  # 8/9 warning
+             answered(at("10:10")),  # 9/10 = .9: ok again
+             offered(at("10:20"))]
+    updates = [o for e in steps for o in proc.ingest(state, "q1", e, 0.0) if isinstance(o, BreachUpdate)]
+    assert [(u.state, u.status, u.revision) for u in updates] == [
+        ("breached", "breached", 1), ("warning", "met", 2), ("recovered", "met", 3), ("final", "met", 4)]
+    assert updates[0].key == updates[-1].key and updates[0].sample[-1] == steps[3].event_id
+
+
+def test_windows_never_at_risk_have_no_lifecycle_events() -> None:
+    _, out = feed([answered(at("10:01")), answered(at("10:02")), answered(at("10:03")), offered(at("10:20"))])
+    assert [type(o).__name__ for o in out] == ["WindowResult"]
