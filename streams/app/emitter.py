@@ -12,6 +12,7 @@ from streams.core.records import BreachUpdate, DuplicateEvent, LateContribution,
 from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent
 from streams.models.events import EventBase
+from streams.sinks.alertmanager import AlertmanagerSink
 from streams.sinks.metrics import Metrics
 from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message
 
@@ -34,8 +35,10 @@ class RawMessage:
 class Emitter:
     """Appends the messages for outputs and dead letters to a batch's sends, and counts them."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, alerts: AlertmanagerSink | None = None) -> None:
         self.metrics = metrics
+        self.alerts = alerts
+        """Where breach lifecycle events also go, as on-call alerts (optional)."""
 
     def vet(self, sends: list[Send], msg: RawMessage, now: float, decode: Callable[[bytes], E],
             max_future: float) -> E | None:
@@ -64,6 +67,8 @@ class Emitter:
             elif isinstance(out, BreachUpdate):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.breach_updates.labels(out.contract, out.term, out.state).inc()
+                if self.alerts is not None:
+                    self.alerts.on_update(out)
             elif isinstance(out, TicketMissed):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.ticket_breaches.labels(out.contract, out.term).inc()

@@ -25,6 +25,10 @@ class WorkerSettings:
     batch_max: int = 5000
     batch_within: float = 0.05
     log_level: str = "warning"
+    alertmanager_url: str | None = None
+    """Post breach lifecycle alerts to this Alertmanager (e.g. http://127.0.0.1:9093)."""
+    dashboard_url: str | None = None
+    """Grafana dashboard linked from alerts (e.g. http://grafana:3000/d/cckpi-operations)."""
     session_timeout: float = 10.0
     """Seconds before a silent worker's partitions move to another; also bounds a rebalance."""
 

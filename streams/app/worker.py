@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import faust
+import httpx
 from faust.streams import _current_event  # Faust routes a table write to the partition of this event
 
 from streams.app import topics
@@ -21,6 +22,7 @@ from streams.app.shell import BatchResult, RawMessage, StreamShell, encode_state
 from streams.contracts.model import Contract
 from streams.core.processor import Processor
 from streams.core.terms import compile_terms
+from streams.sinks.alertmanager import AlertmanagerSink
 from streams.sinks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,15 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         async for event in stream.events():
             partition = event.message.partition
             await apply(shell.on_tick(partition, list(table.items())), {partition: event})
+
+    if settings.alertmanager_url:
+        alerts = AlertmanagerSink(settings.alertmanager_url, settings.dashboard_url)
+        shell.out.alerts = low.out.alerts = alerts
+        http = httpx.AsyncClient()
+
+        @app.timer(1.0)
+        async def post_alerts() -> None:
+            await alerts.flush(http)
 
     @app.timer(settings.tick_interval)
     async def send_ticks() -> None:

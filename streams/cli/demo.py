@@ -18,6 +18,7 @@ def demo(
     broker: Annotated[str | None, typer.Option(help="Use this broker instead of starting one.")] = None,
     real_kafka: Annotated[bool, typer.Option(help="Start real Apache Kafka (needs Java) instead of tansu.")] = False,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
+    alertmanager_url: Annotated[str | None, typer.Option(help="Post breach alerts to this Alertmanager.")] = None,
 ) -> None:
     """Start a local broker, the worker and the simulator; show live KPIs and breaches.
 
@@ -34,5 +35,5 @@ def demo(
     from streams.demo import DemoOptions, run_demo
 
     contracts_or_exit([contract])
-    code = run_demo(DemoOptions(contract, duration, metrics_port, broker, real_kafka, speed))
+    code = run_demo(DemoOptions(contract, duration, metrics_port, broker, real_kafka, speed, alertmanager_url))
     raise typer.Exit(code)

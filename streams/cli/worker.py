@@ -20,6 +20,8 @@ def worker(
     app_id: Annotated[str, typer.Option(help="Consumer group and table prefix.")] = "cckpi",
     idle_after: Annotated[float, typer.Option(help="Wall seconds before a quiet queue's clock follows the wall.")] = 10,
     max_future_days: Annotated[float, typer.Option(help="Dead-letter events stamped this far ahead of now.")] = 7,
+    alertmanager_url: Annotated[str | None, typer.Option(help="Post breach alerts to this Alertmanager.")] = None,
+    dashboard_url: Annotated[str | None, typer.Option(help="Grafana dashboard to link from alerts.")] = None,
     data_dir: Annotated[Path, typer.Option(help="Local state directory.")] = Path(".cache/faust"),
     log_level: Annotated[str, typer.Option(help="Log level of the worker.")] = "warning",
 ) -> None:
@@ -33,12 +35,14 @@ def worker(
 
     - `cckpi worker -c contracts/examples/demo.yaml --broker kafka://127.0.0.1:9092 --metrics-port 9100`
     - `cckpi worker -c a.yaml -c b.yaml --broker 127.0.0.1:9092 --partitions 8`
+    - `cckpi worker -c demo.yaml --alertmanager-url http://127.0.0.1:9093 --dashboard-url http://grafana:3000/d/ops`
     """
     from streams.app.worker import run_worker  # Faust is imported only by the commands that need it
 
     contracts = contracts_or_exit(contract)
     settings = WorkerSettings(broker=broker_url(broker), app_id=app_id, partitions=partitions,
                               metrics_port=metrics_port, metrics_addr=metrics_addr, idle_after=idle_after,
-                              max_future=max_future_days * 86400,
+                              max_future=max_future_days * 86400, alertmanager_url=alertmanager_url,
+                              dashboard_url=dashboard_url,
                               datadir=data_dir, log_level=log_level)
     run_worker(settings, contracts)

@@ -41,6 +41,7 @@ class DemoOptions:
     broker: str | None = None
     real_kafka: bool = False
     speed: float = 60.0
+    alertmanager_url: str | None = None
 
 
 class Child:
@@ -130,7 +131,9 @@ def run_demo(opts: DemoOptions) -> int:
         contract = str(opts.contract)
         children.append(Child("worker", ["worker", "-c", contract, "--broker", url, "--metrics-port", str(port),
                                          "--data-dir", str(workdir / "faust"), "--idle-after", "3",
-                                         "--app-id", "cckpi-demo"], workdir))
+                                         "--app-id", "cckpi-demo",
+                                         *(["--alertmanager-url", opts.alertmanager_url]
+                                           if opts.alertmanager_url else [])], workdir))
         children.append(Child("simulator", ["simulate", "-c", contract, "--broker", url, "--speed", str(opts.speed),
                                             "--bad-every", "400", "--late-every", "150"], workdir))
         return asyncio.run(_watch(opts, bootstrap, f"http://127.0.0.1:{port}/metrics", children, console))

@@ -40,6 +40,9 @@ class Metrics:
         }
         self.breached = Gauge("cckpi_term_breached", "1 when the last closed window of the term breached",
                               TERM_LABELS, registry=r)
+        self.breach_updates = Counter("cckpi_breach_updates_total",
+                                      "Breach lifecycle events: warning, breached, recovered, final",
+                                      ["contract", "term", "state"], registry=r)
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
                                        ["contract", "term"], registry=r)
         self.breaches = Counter("cckpi_breaches_total", "Windows closed (or revised) as breached",

@@ -1,0 +1,110 @@
+"""On-call alerts: breach lifecycle events become Alertmanager alerts (POST /api/v2/alerts), one alert per
+contract term, scope and severity; resolved on recovery, re-sent while active so Alertmanager keeps them.
+
+Routing, grouping and inhibition (a breach silences its own warning) are Alertmanager's job: see
+`deploy/alertmanager/alertmanager.yml`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from streams.core.kpis import KPIS
+from streams.core.records import BreachUpdate
+
+log = logging.getLogger(__name__)
+
+FINAL_BREACH_TTL = timedelta(minutes=30)
+"""How long a window that closed breached keeps its alert firing (the ledger keeps it for good)."""
+SEVERITIES = ("warning", "breach")
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if unit == "ratio" else f"{value:.1f} s" if unit == "seconds" else f"{value:g}"
+
+
+@dataclass
+class AlertmanagerSink:
+    """Keeps the alerts that should be firing and posts changes (and, periodically, all of them)."""
+
+    url: str
+    dashboard_url: str | None = None
+    resend_every: float = 60.0
+    active: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    last_resend: float = 0.0
+
+    def on_update(self, update: BreachUpdate) -> None:
+        """Turn one lifecycle step into firing and resolved alerts."""
+        now = datetime.now(UTC)
+        firing = update.severity if update.severity in SEVERITIES else None
+        for severity in SEVERITIES:
+            key = (update.contract, update.term, update.scope, severity)
+            if severity == firing:
+                alert = self._alert(update, severity, now)
+                self.active[key] = alert
+                self.pending.append(alert)
+            elif key in self.active:  # recovered, or escalated from warning to breach (and back)
+                resolved = {**self.active.pop(key), "endsAt": now.isoformat()}
+                self.pending.append(resolved)
+
+    def _alert(self, u: BreachUpdate, severity: str, now: datetime) -> dict[str, Any]:
+        kind = KPIS[u.kpi]
+        value, threshold = _fmt(u.value, u.unit), _fmt(u.threshold, u.unit)
+        sign = "<" if kind.higher_is_better else ">"
+        alert: dict[str, Any] = {
+            "labels": {"alertname": "CckpiTermBreach" if severity == "breach" else "CckpiTermWarning",
+                       "contract": u.contract, "term": u.term, "scope": u.scope, "kpi": u.kpi, "severity": severity},
+            "annotations": {
+                "summary": f"{kind.title} {value} {sign} {threshold} ({u.contract}/{u.term}, {u.scope})"
+                if severity == "breach" else f"{kind.title} {value} at risk ({u.contract}/{u.term}, {u.scope})",
+                "value": value, "threshold": threshold, "warning": _fmt(u.warning, u.unit),
+                "window": f"{u.window_start} .. {u.window_end}", "since": u.since,
+                "state": u.state, "evidence": f"{u.numerator:g}/{u.denominator:g}; e.g. {', '.join(u.sample)}",
+            },
+            "startsAt": u.since,
+        }
+        if u.state == "final":
+            alert["endsAt"] = (now + FINAL_BREACH_TTL).isoformat()
+        link = self._dashboard(u)
+        if link:
+            alert["generatorURL"] = link
+            alert["annotations"]["dashboard"] = link
+        return alert
+
+    def _dashboard(self, u: BreachUpdate) -> str | None:
+        if not self.dashboard_url:
+            return None
+        return f"{self.dashboard_url}?{urlencode({'var-contract': u.contract, 'var-scope': u.scope})}"
+
+    def due(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Alerts to post now: changes, plus every active alert when the resend interval has passed."""
+        now = time.monotonic() if now is None else now
+        batch, self.pending = self.pending, []
+        if self.active and now - self.last_resend >= self.resend_every:
+            self.last_resend = now
+            batch += [a for a in self.active.values() if a not in batch]
+        return batch
+
+    async def flush(self, client: httpx.AsyncClient) -> int:
+        """Post what is due; on failure keep it for the next attempt. Returns how many were posted."""
+        batch = self.due()
+        if not batch:
+            return 0
+        try:
+            response = await client.post(f"{self.url.rstrip('/')}/api/v2/alerts", json=batch, timeout=5.0)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("Alertmanager at %s did not take %d alerts: %s", self.url, len(batch), exc)
+            self.pending = batch + self.pending
+            return 0
+        return len(batch)
