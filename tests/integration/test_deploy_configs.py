@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.integration.services import alertmanager_process
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -222,48 +224,8 @@ def test_alertmanager_config_shape_and_no_secrets() -> None:
 @pytest.fixture(scope="module")
 def alertmanager(services: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The deploy config on a real Alertmanager, on a free loopback port."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("alertmanager")
-    log = (data / "alertmanager.log").open("w")
-    proc = subprocess.Popen(
-        [
-            "bash",
-            services["ALERTMANAGER_RUN"],
-            f"--config.file={AM_CONFIG}",
-            f"--storage.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-        env={**os.environ, **services},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"alertmanager exited {proc.returncode}:\n{(data / 'alertmanager.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"alertmanager not ready in 20s:\n{(data / 'alertmanager.log').read_text()}")
-            time.sleep(0.2)
+    with alertmanager_process(AM_CONFIG, tmp_path_factory.mktemp("alertmanager")) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_breach_inhibits_warning_of_same_contract_term_scope(alertmanager: str) -> None:

@@ -1,0 +1,43 @@
+"""The Alertmanager sink: lifecycle steps become firing and resolved alerts; active ones are re-sent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from streams.core.records import BreachUpdate
+from streams.sinks.alertmanager import AlertmanagerSink
+
+BASE = BreachUpdate(contract="c", term="ar", kpi="answer_rate", unit="ratio", scope="q1",
+                    window_start="2026-11-23T10:00:00+08:00", window_end="2026-11-23T10:15:00+08:00",
+                    state="warning", status="met", value=0.85, numerator=17, denominator=20, threshold=0.8,
+                    warning=0.9, revision=1, since="2026-11-23T02:03:00+00:00", sample=("e1", "e2"))
+
+
+def names(batch: list[dict]) -> list[tuple[str, str]]:
+    return [(a["labels"]["severity"], "resolved" if "endsAt" in a and a["annotations"]["state"] != "final"
+             else "firing") for a in batch]
+
+
+def test_lifecycle_to_alerts() -> None:
+    sink = AlertmanagerSink("http://am", dashboard_url="http://grafana/d/ops", resend_every=60)
+    sink.on_update(BASE)
+    assert names(sink.due(now=0)) == [("warning", "firing")]
+    sink.on_update(replace(BASE, state="breached", status="breached", value=0.7, revision=2))
+    batch = sink.due(now=1)
+    assert names(batch) == [("warning", "resolved"), ("breach", "firing")]
+    breach = batch[1]
+    assert breach["labels"] == {"alertname": "CckpiTermBreach", "contract": "c", "term": "ar", "scope": "q1",
+                                "kpi": "answer_rate", "severity": "breach"}
+    assert breach["annotations"]["summary"] == "Answer rate 70.0% < 80.0% (c/ar, q1)"
+    assert breach["generatorURL"] == "http://grafana/d/ops?var-contract=c&var-scope=q1"
+    assert sink.due(now=30) == []  # nothing changed, not yet time to re-send
+    assert names(sink.due(now=61)) == [("breach", "firing")]  # re-sent so Alertmanager keeps it
+    sink.on_update(replace(BASE, state="recovered", status="met", value=0.95, revision=3))
+    assert names(sink.due(now=62)) == [("breach", "resolved")] and sink.active == {}
+
+
+def test_a_window_closing_breached_fires_for_a_while() -> None:
+    sink = AlertmanagerSink("http://am")
+    sink.on_update(replace(BASE, state="final", status="breached", value=0.5, revision=4))
+    [alert] = sink.due(now=0)
+    assert alert["labels"]["severity"] == "breach" and alert["endsAt"] > alert["startsAt"]
