@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,14 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.adapters import AdapterError, adapter_for
 from streams.cli.common import ContractFiles, contracts_or_exit
+from streams.cli.inputs import adapter_errors_exit, events_or_exit
 from streams.cli.replay import SOURCE_HELP, Timezone
 from streams.core.batch import compute
 from streams.core.records import WindowResult
 from streams.core.terms import compile_terms
-from streams.models.decode import InvalidEvent, decode_event
-from streams.models.events import Event
 
 
 class Format(StrEnum):
@@ -30,30 +27,6 @@ class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     table = "table"
-
-
-def _read_events(path: Path, err: Console) -> list[Event]:
-    events, bad = [], 0
-    with path.open("rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                events.append(decode_event(line))
-            except InvalidEvent as exc:
-                bad += 1
-                err.print(f"{path}:{n}: skipped: {exc.reason}", highlight=False, markup=False)
-    if bad:
-        err.print(f"{bad} invalid lines skipped", style="yellow")
-    return events
-
-
-def _source_events(source: str, files: list[Path], timezone: str | None, err: Console) -> Iterator[Event]:
-    """Events of real source files through the named adapter; its problems and skip summary go to stderr."""
-    def on_problem(line: str) -> None:
-        err.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
-
-    return adapter_for(source, timezone).read(files, on_problem)
 
 
 def compute_command(
@@ -81,17 +54,10 @@ def compute_command(
     - `cckpi compute -c contracts/examples/anonymous-bank.yaml --source anonymous-bank data/01_January.txt`
     """
     err = Console(stderr=True)
-    if (events is None) == (source is None) or (source is None and files) or (source is not None and not files):
-        err.print("error: give either --events FILE.jsonl or --source NAME FILE... (exactly one)", style="red")
-        raise typer.Exit(2)
     terms = compile_terms(contracts_or_exit(contract))
-    try:
-        stream = _read_events(events, err) if events is not None else _source_events(
-            source or "", files or [], timezone, err)
-        results = [r for r in compute(stream, terms) if isinstance(r, WindowResult)]
-    except AdapterError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    with adapter_errors_exit(err):
+        results = [r for r in compute(events_or_exit(events, source, files, timezone, err), terms)
+                   if isinstance(r, WindowResult)]
     rows = [r.to_dict() for r in results]
     if format is Format.jsonl:
         for row in rows:

@@ -7,6 +7,7 @@ import typer
 from streams.cli import calendar, contracts, schema
 from streams.cli.compute import compute_command
 from streams.cli.demo import demo
+from streams.cli.ledger import ledger_command
 from streams.cli.replay import replay_command
 from streams.cli.simulate import simulate_command
 from streams.cli.worker import worker
@@ -26,6 +27,7 @@ app.command("simulate")(simulate_command)
 app.command("compute")(compute_command)
 app.command("demo")(demo)
 app.command("replay")(replay_command)
+app.command("ledger")(ledger_command)
 
 
 def main() -> None:

@@ -1,0 +1,127 @@
+"""`cckpi ledger`: penalties booked by final breaches, totals, and escalation rights reached, for a period."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from streams.app import topics
+from streams.app.settings import bootstrap_servers
+from streams.cli.common import ContractFiles, contracts_or_exit
+from streams.cli.inputs import adapter_errors_exit, events_or_exit
+from streams.cli.replay import SOURCE_HELP, Timezone
+from streams.core.batch import compute
+from streams.core.records import BreachUpdate
+from streams.core.terms import compile_terms
+from streams.ledger import build_ledger, in_period
+
+
+class Format(StrEnum):
+    """Output formats of `cckpi ledger`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+async def _read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every record of a topic, from the start to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer.topics()
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            batch = await consumer.getmany(timeout_ms=500)
+            records += [orjson.loads(m.value) for msgs in batch.values() for m in msgs if m.value]
+        return records
+    finally:
+        await consumer.stop()
+
+
+def ledger_command(
+    contract: ContractFiles,
+    period: Annotated[str, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY (windows starting in it).")],
+    broker: Annotated[str | None, typer.Option(help="Read `cckpi.breaches` from this broker.")] = None,
+    breaches: Annotated[Path | None, typer.Option(help="Breach records as JSON lines (as on the topic).")] = None,
+    events: Annotated[Path | None, typer.Option(help="Compute the breaches from events (JSON lines).")] = None,
+    source: Annotated[str | None, typer.Option(help=SOURCE_HELP + " Compute the breaches from FILE...")] = None,
+    files: Annotated[list[Path] | None, typer.Argument(metavar="FILE", help="Source files for --source.",
+                                                       show_default=False)] = None,
+    timezone: Timezone = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Show the penalty ledger of a period: each final breach once (its latest revision decides), the money per
+    contract and currency, and the escalation rights reached (e.g. 3 breaches in a quarter: termination).
+
+    The breaches come from the `cckpi.breaches` topic (`--broker`), a file of its records (`--breaches`), or are
+    computed from events (`--events` or `--source NAME FILE...`). Replayed breaches are booked once.
+
+    **Examples**
+
+    - `cckpi ledger -c contracts/examples/helpdesk-sla.yaml --period 2026-10 --broker 127.0.0.1:9092`
+    - `cckpi ledger -c contracts/examples/anonymous-bank.yaml --period 1999-03 --source anonymous-bank data/*.txt`
+    - `cckpi ledger -c contracts/examples/demo.yaml --period 2026-Q4 --breaches breaches.jsonl --format csv`
+    """
+    err = Console(stderr=True)
+    contracts = contracts_or_exit(contract)
+    if broker is not None:
+        records = asyncio.run(_read_topic(bootstrap_servers(broker), topics.BREACHES))
+    elif breaches is not None:
+        records = [orjson.loads(line) for line in breaches.read_bytes().splitlines() if line.strip()]
+    else:
+        with adapter_errors_exit(err):
+            outputs = compute(events_or_exit(events, source, files, timezone, err), compile_terms(contracts))
+        records = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate)]
+    ledger = build_ledger(records, contracts)
+    entries = [e for e in ledger.entries if in_period(e.window_start, period)]
+    reached = [x for x in ledger.escalations if x.period == period or (x.period.startswith(period[:4]) and any(
+        e.breach_id == x.reached_by for e in entries))]
+    totals = {k: v for k, v in ledger.totals().items() if in_period(k[1] + "-01", period)}
+    if format is Format.json:
+        sys.stdout.buffer.write(orjson.dumps({
+            "period": period,
+            "entries": [{**e.__dict__, "amount": str(e.amount)} for e in entries],
+            "totals": [{"contract": c, "month": m, "currency": cur, "amount": str(a)} for (c, m, cur), a in
+                       sorted(totals.items())],
+            "escalations": [x.__dict__ for x in reached],
+        }, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    if format is Format.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["breach_id", "contract", "term", "scope", "window_start", "window_end", "value", "threshold",
+                         "amount", "currency"])
+        for e in entries:
+            writer.writerow([e.breach_id, e.contract, e.term, e.scope, e.window_start, e.window_end, e.value,
+                             e.threshold, e.amount, e.currency])
+        return
+    table = Table("contract", "term", "scope", "window", "value", "threshold", "penalty", title=f"ledger {period}")
+    for e in entries:
+        value = "-" if e.value is None else f"{e.value:.4g}"
+        table.add_row(e.contract, e.term, e.scope, f"{e.window_start[:16]} → {e.window_end[:16]}", value,
+                      f"{e.threshold:g}", f"{e.amount} {e.currency}" if e.currency else "-")
+    console = Console(width=max(Console().width, 140))
+    console.print(table)
+    for (c, month, currency), amount in sorted(totals.items()):
+        console.print(f"total {c} {month}: {amount} {currency} ({sum(e.contract == c for e in entries)} breaches)")
+    for x in reached:
+        console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or '*'} {x.breaches} breaches in {x.period}: "
+                      f"{x.right}", highlight=False)

@@ -1,0 +1,126 @@
+"""Booking final breaches: one entry per breach id (its latest revision decides), money per contract and period,
+and escalation rights reached by counting breaches per term (or contract) and escalation period.
+
+Input is the `cckpi.breaches` stream as records (dicts), so the ledger can be rebuilt by any consumer; replaying
+the same breaches changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from streams.contracts.model import Contract, Term
+from streams.contracts.model import Escalation as EscalationTerm
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A breached window and the penalty it books."""
+
+    breach_id: str
+    contract: str
+    term: str
+    kpi: str
+    scope: str
+    window_start: str
+    window_end: str
+    value: float | None
+    threshold: float
+    revision: int
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A right the client reached: `after_breaches` breaches of a term (or of the contract) in one period."""
+
+    escalation_id: str
+    contract: str
+    term: str | None
+    period: str
+    breaches: int
+    after_breaches: int
+    right: str
+    reached_by: str  # the breach id that reached the count
+
+
+@dataclass
+class Ledger:
+    """Entries, totals per (contract, month, currency) and escalations."""
+
+    entries: list[LedgerEntry] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
+
+    def totals(self) -> dict[tuple[str, str, str], Decimal]:
+        """Money owed per contract, month (YYYY-MM) and currency."""
+        sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        for e in self.entries:
+            if e.currency:  # terms without a penalty book nothing
+                sums[(e.contract, e.window_start[:7], e.currency)] += e.amount
+        return dict(sums)
+
+
+def in_period(window_start: str, period: str) -> bool:
+    """True when a window starting at this local ISO time is in the period: YYYY, YYYY-Qn or YYYY-MM."""
+    year, month = window_start[:4], int(window_start[5:7])
+    if "-Q" in period:
+        return period == f"{year}-Q{(month - 1) // 3 + 1}"
+    return window_start.startswith(period)
+
+
+def _escalation_period(window_start: str, within: str) -> str:
+    year, month = window_start[:4], int(window_start[5:7])
+    return {"month": window_start[:7], "quarter": f"{year}-Q{(month - 1) // 3 + 1}", "year": year,
+            "contract": "contract"}[within]
+
+
+def final_breaches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest revision of each window breach, kept when it is final and breached."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.get("kind") != "window":
+            continue
+        known = latest.get(r["breach_id"])
+        if known is None or r["revision"] > known["revision"]:
+            latest[r["breach_id"]] = r
+    finals = [r for r in latest.values() if r["state"] == "final" and r["status"] == "breached"]
+    return sorted(finals, key=lambda r: (r["window_end"], r["breach_id"]))
+
+
+def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract]) -> Ledger:
+    """The ledger of every final breach of these contracts."""
+    terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
+    ledger = Ledger()
+    counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
+    for r in final_breaches(records):
+        found = terms.get((r["contract"], r["term"]))
+        if found is None:
+            continue
+        contract, term = found
+        penalty = term.penalty
+        ledger.entries.append(LedgerEntry(
+            breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["scope"],
+            window_start=r["window_start"], window_end=r["window_end"], value=r["value"], threshold=r["threshold"],
+            revision=r["revision"], amount=penalty.amount if penalty else Decimal(0),
+            currency=penalty.currency if penalty else "",
+        ))
+        rules: list[tuple[str | None, EscalationTerm]] = []
+        if term.escalation:
+            rules.append((term.id, term.escalation))
+        if contract.escalation:
+            rules.append((None, contract.escalation))
+        for scope_term, rule in rules:
+            period = _escalation_period(r["window_start"], rule.within)
+            key = (contract.id, scope_term, period)
+            counts[key] += 1
+            if counts[key] == rule.after_breaches:
+                ledger.escalations.append(Escalation(
+                    escalation_id=f"{contract.id}/{scope_term or '*'}/{period}/{rule.after_breaches}",
+                    contract=contract.id, term=scope_term, period=period, breaches=counts[key],
+                    after_breaches=rule.after_breaches, right=rule.right, reached_by=r["breach_id"]))
+    return ledger
