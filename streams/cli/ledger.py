@@ -34,7 +34,7 @@ class Format(StrEnum):
     json = "json"
 
 
-async def _read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+async def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every record of a topic, from the start to its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
@@ -84,7 +84,7 @@ def ledger_command(
     err = Console(stderr=True)
     contracts = contracts_or_exit(contract)
     if broker is not None:
-        records = asyncio.run(_read_topic(bootstrap_servers(broker), topics.BREACHES))
+        records = asyncio.run(read_topic(bootstrap_servers(broker), topics.BREACHES))
     elif breaches is not None:
         records = [orjson.loads(line) for line in breaches.read_bytes().splitlines() if line.strip()]
     else:

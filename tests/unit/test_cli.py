@@ -61,7 +61,8 @@ def test_schema_events_writes_versioned_files(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_examples() -> None:
-    for command in (["worker"], ["simulate"], ["compute"], ["demo"], ["replay"], ["ledger"], ["contracts", "validate"],
+    for command in (["worker"], ["simulate"], ["compute"], ["demo"], ["replay"], ["ledger"], ["grafana", "annotate"],
+                    ["contracts", "validate"],
                     ["schema", "events"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Examples" in result.stdout, command
