@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import sys
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
 from streams.app import topics
+from streams.app.admin import ensure_topics
 from streams.app.settings import bootstrap_servers
 from streams.cli.common import ContractFiles, contracts_or_exit
 from streams.cli.inputs import adapter_errors_exit, events_or_exit
@@ -23,7 +26,7 @@ from streams.cli.replay import SOURCE_HELP, Timezone
 from streams.core.batch import compute
 from streams.core.records import BreachUpdate
 from streams.core.terms import compile_terms
-from streams.ledger import build_ledger, in_period
+from streams.ledger import Escalation, build_ledger, in_period
 
 
 class Format(StrEnum):
@@ -36,13 +39,19 @@ class Format(StrEnum):
 
 async def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every record of a topic, from the start to its current end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for d in described if d.get("error_code", 0) == 0
+                  for p in d.get("partitions", [])]
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer.topics()
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -57,6 +66,18 @@ async def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[
         await consumer.stop()
 
 
+async def _publish(bootstrap: str, escalations: list[Escalation]) -> None:
+    await ensure_topics(bootstrap, [topics.ESCALATIONS])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for x in escalations:
+            value = orjson.dumps({"schema_version": 1, **asdict(x)})
+            await producer.send_and_wait(topics.ESCALATIONS, key=x.escalation_id.encode(), value=value)
+    finally:
+        await producer.stop()
+
+
 def ledger_command(
     contract: ContractFiles,
     period: Annotated[str, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY (windows starting in it).")],
@@ -68,6 +89,8 @@ def ledger_command(
                                                        show_default=False)] = None,
     timezone: Timezone = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    publish_to: Annotated[str | None, typer.Option(
+        help="Also publish the escalations reached to `cckpi.escalations` on this broker (idempotent keys).")] = None,
 ) -> None:
     """Show the penalty ledger of a period: each final breach once (its latest revision decides), the money per
     contract and currency, and the escalation rights reached (e.g. 3 breaches in a quarter: termination).
@@ -93,16 +116,18 @@ def ledger_command(
         records = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate)]
     ledger = build_ledger(records, contracts)
     entries = [e for e in ledger.entries if in_period(e.window_start, period)]
-    reached = [x for x in ledger.escalations if x.period == period or (x.period.startswith(period[:4]) and any(
-        e.breach_id == x.reached_by for e in entries))]
+    booked = {e.breach_id for e in entries}
+    reached = [x for x in ledger.escalations if x.reached_by in booked]  # reached by a breach of this period
+    if publish_to is not None:
+        asyncio.run(_publish(bootstrap_servers(publish_to), reached))
     totals = {k: v for k, v in ledger.totals().items() if in_period(k[1] + "-01", period)}
     if format is Format.json:
         sys.stdout.buffer.write(orjson.dumps({
             "period": period,
-            "entries": [{**e.__dict__, "amount": str(e.amount)} for e in entries],
+            "entries": [{**asdict(e), "amount": str(e.amount)} for e in entries],
             "totals": [{"contract": c, "month": m, "currency": cur, "amount": str(a)} for (c, m, cur), a in
                        sorted(totals.items())],
-            "escalations": [x.__dict__ for x in reached],
+            "escalations": [asdict(x) for x in reached],
         }, option=orjson.OPT_INDENT_2) + b"\n")
         return
     if format is Format.csv:
