@@ -33,6 +33,7 @@ def worker_process(broker_url: str, workdir: Path, *extra: str, contract: Path =
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
     )
     url = f"http://127.0.0.1:{port}/metrics"
+    (workdir / "worker.pid").write_text(str(proc.pid))  # also its process group: tests may kill it
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -1,0 +1,50 @@
+"""A worker killed with SIGKILL in the middle of a replay, then restarted: the final windows equal the batch result
+exactly (state comes back from the changelog; re-delivered events are recognised by id and counted once)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from streams.app import topics
+from streams.brokers import ApacheKafkaBroker
+from streams.cli.main import app
+from tests.integration.support import consume_until, metric, worker_process
+from tests.integration.test_replay_month import CONTRACT, DATA, final_january
+
+pytestmark = pytest.mark.integration
+
+
+def test_sigkill_mid_replay_then_restart_gives_exact_results(tmp_path: Path) -> None:
+    if not DATA.is_dir():
+        pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
+    files = [str(DATA / "01_January.txt"), str(DATA / "02_February.txt")]
+    computed = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", *files])
+    expected = final_january([json.loads(line) for line in computed.stdout.splitlines() if line.startswith("{")])
+    args = ("--app-id", "it-crash", "--idle-after", "3600", "--max-future-days", "100000")
+    with ApacheKafkaBroker() as broker:
+        replayed = CliRunner().invoke(app, ["replay", "--source", "anonymous-bank", *files, "--broker", broker.url,
+                                            "--as-fast-as-possible"])
+        assert replayed.exit_code == 0, replayed.output[-2000:]
+        with worker_process(broker.url, tmp_path, *args, contract=CONTRACT) as url:
+            deadline = time.monotonic() + 120
+            while (metric(url, "cckpi_events_total", type="call.offered") or 0) < 40_000:
+                assert time.monotonic() < deadline, "the worker did not get going"
+                time.sleep(0.2)
+            pid = int((tmp_path / "worker.pid").read_text())
+            os.killpg(pid, signal.SIGKILL)  # mid-stream: about a quarter of the events processed
+        (tmp_path / "second").mkdir()
+        with worker_process(broker.url, tmp_path / "second", *args, contract=CONTRACT) as url:
+            got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
+                                            lambda rs: final_january(rs).keys() >= expected.keys(), 240))
+            duplicates = metric(url, "cckpi_events_duplicate_total") or 0
+    finals = final_january(got)
+    assert {k: v[:4] for k, v in finals.items()} == {k: v[:4] for k, v in expected.items()}  # values, not revisions
+    print(f"re-delivered after the crash and counted once: {duplicates:.0f} events")
