@@ -311,22 +311,7 @@ class LocalBroker(abc.ABC):
         (self._workdir / _OWNER_FILE).write_text(str(os.getpid()))
         try:
             self._prepare(self._workdir)
-            argv = list(self._command(self._workdir))
-            console = (self._workdir / "console.log").open("ab")
-            try:
-                self._proc = subprocess.Popen(
-                    argv,
-                    cwd=self._workdir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=console,
-                    stderr=subprocess.STDOUT,
-                    env=self._environment(),
-                    start_new_session=True,  # own process group: stop() kills everything it spawned
-                    # Die with the parent; only from the main thread, since PDEATHSIG fires on thread exit.
-                    preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
-                )
-            finally:
-                console.close()
+            self._spawn(self._workdir)
             _LIVE.add(self)
             self._wait_ready()
         except BaseException as exc:
@@ -337,6 +322,35 @@ class LocalBroker(abc.ABC):
             if isinstance(exc, Exception):
                 raise BrokerStartError(f"{self.kind} failed to start: {exc}\n{tail}") from exc
             raise
+
+    def _spawn(self, workdir: Path) -> None:
+        """Run the broker process in `workdir` (already prepared)."""
+        console = (workdir / "console.log").open("ab")
+        try:
+            self._proc = subprocess.Popen(
+                list(self._command(workdir)),
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                env=self._environment(),
+                start_new_session=True,  # own process group: stop() kills everything it spawned
+                # Die with the parent; only from the main thread, since PDEATHSIG fires on thread exit.
+                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+            )
+        finally:
+            console.close()
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """A broker outage: stop the process (its data stays), wait `down_for` seconds, start it again on the same
+        ports and return once it answers."""
+        if self._proc is None or self._workdir is None:
+            raise BrokerError(f"{self.kind}: not running")
+        _terminate_group(self._proc, self.stop_timeout)
+        self._proc = None
+        time.sleep(down_for)
+        self._spawn(self._workdir)
+        self._wait_ready()
 
     def _environment(self) -> dict[str, str]:
         """Environment of the broker process."""
