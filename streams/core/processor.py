@@ -82,8 +82,7 @@ class Processor:
         if agg is None:
             agg = state.windows[wid] = WindowAgg(term.key, start, end)
             state.next_due = min(state.next_due, due)
-        agg.num += c.num
-        agg.den += c.den
+        agg.add(c.num, c.den)
         agg.pending += c.pending
         if c.den:
             remember_sample(agg, event_id)
@@ -105,8 +104,7 @@ class Processor:
         if agg is None:
             agg = state.windows[wid] = WindowAgg(term.key, start, end, closed=True)
             state.next_due = min(state.next_due, end + term.grace + term.retention)
-        agg.num += num
-        agg.den += den
+        agg.add(num, den)
         remember_sample(agg, event_id)
         return self._close(agg, term, scope, "late_event")
 

@@ -12,6 +12,10 @@ import orjson
 
 from streams.core.dedupe import SeenIds
 
+SCALE = 1_000_000
+"""Sums are kept as integers of millionths, so they are exact and do not depend on the order of addition
+(float sums do, in the last digits: stream and batch, or a replay, could otherwise differ)."""
+
 
 @dataclass
 class WindowAgg:
@@ -20,8 +24,10 @@ class WindowAgg:
     term: str
     start: float
     end: float
-    num: float = 0.0
-    den: float = 0.0
+    n: int = 0
+    """Numerator in millionths."""
+    d: int = 0
+    """Denominator in millionths."""
     revision: int = -1
     closed: bool = False
     pending: int = 0
@@ -32,6 +38,21 @@ class WindowAgg:
     alert_since: float = 0.0
     sample: list[str] = field(default_factory=list)
     """The last few contributing event ids: evidence for a breach."""
+
+    @property
+    def num(self) -> float:
+        """The numerator sum."""
+        return self.n / SCALE
+
+    @property
+    def den(self) -> float:
+        """The denominator sum."""
+        return self.d / SCALE
+
+    def add(self, num: float, den: float) -> None:
+        """Add one contribution, exactly to the millionth."""
+        self.n += round(num * SCALE)
+        self.d += round(den * SCALE)
 
 
 @dataclass
@@ -53,7 +74,7 @@ class ScopeState:
             "st": _finite(self.stream_time),
             "lw": self.last_event_wall,
             "late": self.late,
-            "w": [[a.term, a.start, a.end, a.num, a.den, a.revision, a.closed, a.pending, a.alert, a.alert_revision,
+            "w": [[a.term, a.start, a.end, a.n, a.d, a.revision, a.closed, a.pending, a.alert, a.alert_revision,
                    a.alert_since, a.sample] for a in self.windows.values()],
             "seen": sorted(self.seen.buckets),
         })
