@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from streams.app.emitter import Emitter, RawMessage, Send
 from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
+from streams.core.records import DuplicateEvent, Output
 from streams.core.state import ScopeState
 from streams.models.decode import decode_call
 from streams.sinks.metrics import Metrics
 
 log = logging.getLogger(__name__)
+WAITING_STEP = {"call.offered": 1, "call.answered": -1, "call.abandoned": -1}
+"""How a call event changes the number of calls waiting in its queue."""
 
 
 @dataclass
@@ -69,10 +72,24 @@ class StreamShell:
         self.max_future = max_future
         self.out = Emitter(metrics)
         self.cache: dict[bytes, tuple[int, ScopeState]] = {}
+        self.waiting: dict[str, int] = {}
+        """Calls waiting per queue, for `cckpi_calls_waiting`."""
 
     def forget(self) -> None:
-        """Drop cached states (after a rebalance the table is the truth)."""
+        """Drop cached states (after a rebalance the table is the truth) and the calls-waiting counts."""
         self.cache.clear()
+        for queue in self.waiting:  # another worker may own the queue now: stop reporting it
+            self.metrics.calls_waiting.remove(queue)
+        self.waiting.clear()
+
+    def _count_waiting(self, queue: str, kind: str, outputs: list[Output]) -> None:
+        """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
+        only (approximate after a restart or rebalance), never below 0; a duplicate event changes nothing."""
+        step = WAITING_STEP.get(kind)
+        if step is None or any(isinstance(o, DuplicateEvent) for o in outputs):
+            return
+        waiting = self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
+        self.metrics.calls_waiting.labels(queue).set(waiting)
 
     def _state(self, key: bytes, partition: int, load: dict[bytes, bytes | None]) -> ScopeState:
         cached = self.cache.get(key)
@@ -110,9 +127,9 @@ class StreamShell:
         except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
             self.out.dead_letter(result.sends, msg, str(exc), "calendar_unknown_day")
             return
-        self.metrics.events.labels(event.type).inc()
         result.states[expected] = (msg.partition, state)
         self.out.emit(result.sends, outputs, msg)
+        self._count_waiting(event.queue, event.type, outputs)
 
     def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:

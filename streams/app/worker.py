@@ -6,10 +6,12 @@ wall clock and lose close callbacks); Faust gives us consumption, a changelog-ba
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 import faust
 import httpx
@@ -21,7 +23,8 @@ from streams.app.settings import WorkerSettings
 from streams.app.shell import BatchResult, RawMessage, StreamShell, encode_state
 from streams.contracts.model import Contract
 from streams.core.processor import Processor
-from streams.core.terms import compile_terms
+from streams.core.terms import TermIndex, compile_terms
+from streams.core.verdict import Status
 from streams.sinks.alertmanager import AlertmanagerSink
 from streams.sinks.metrics import Metrics
 
@@ -34,6 +37,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
+    start_counters(metrics, terms)
     state_table_name, seen_table_name = "cckpi-scope-state", "cckpi-seen-ids"
     app = faust.App(
         settings.app_id,
@@ -68,7 +72,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     seen = app.Table(seen_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, load_seen=seen.get)
 
-    async def apply(result: BatchResult, events: dict[int, faust.EventT]) -> None:
+    async def apply(result: BatchResult, events: dict[int, faust.EventT], consumed: float) -> None:
         for key, partition, value in result.seen_writes():
             _current_event.set(weakref.ref(events[partition]))
             if value is not None:
@@ -80,19 +84,21 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
             table[key] = encode_state(partition, state)
         for name, key, value in result.sends:
             await outputs[name].send(key=key, value=value)
+        observe_close_delay(metrics, result.sends, consumed)
 
     @app.agent(calls, name="cckpi-calls")
     async def process_calls(stream: Any) -> None:
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
+            consumed = time.monotonic()
             with metrics.batch_seconds.time():
                 messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
                                        e.message.offset) for e in batch]
                 stored = {m.key: table.get(m.key) for m in messages if m.key and m.key not in shell.cache}
                 last = {e.message.partition: e for e in batch}
-                await apply(shell.on_batch(messages, stored), last)
+                await apply(shell.on_batch(messages, stored), last, consumed)
 
     async def apply_low(writes: list[tuple[bytes, bytes | None]], sends: list[tuple[str, bytes, bytes]],
-                        event: faust.EventT) -> None:
+                        event: faust.EventT, consumed: float) -> None:
         _current_event.set(weakref.ref(event))
         for key, value in writes:
             if value is not None:
@@ -101,25 +107,28 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                 del low_table[key]
         for name, key, value in sends:
             await outputs[name].send(key=key, value=value)
+        observe_close_delay(metrics, sends, consumed)
 
     @app.agent(low_volume, name="cckpi-low-volume")
     async def process_low_volume(stream: Any) -> None:
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
+            consumed = time.monotonic()
             with metrics.batch_seconds.time():
                 messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
                                        e.message.offset) for e in batch]
-                await apply_low(*low.on_batch(messages, low_table.items()), batch[-1])
+                await apply_low(*low.on_batch(messages, low_table.items()), batch[-1], consumed)
 
     @app.agent(low_ticks, name="cckpi-low-volume-ticks")
     async def process_low_volume_ticks(stream: Any) -> None:
         async for event in stream.events():
-            await apply_low(*low.on_tick(low_table.items()), event)
+            consumed = time.monotonic()
+            await apply_low(*low.on_tick(low_table.items()), event, consumed)
 
     @app.agent(ticks, name="cckpi-ticks")
     async def process_ticks(stream: Any) -> None:
         async for event in stream.events():
-            partition = event.message.partition
-            await apply(shell.on_tick(partition, list(table.items())), {partition: event})
+            consumed, partition = time.monotonic(), event.message.partition
+            await apply(shell.on_tick(partition, list(table.items())), {partition: event}, consumed)
 
     if settings.alertmanager_url:
         alerts = AlertmanagerSink(settings.alertmanager_url, settings.dashboard_url)
@@ -137,6 +146,13 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                 await ticks.send(key=b"tick", value=b"", partition=tp.partition)
             elif tp.topic == topics.TICKETS:
                 await low_ticks.send(key=b"tick", value=b"", partition=0)
+
+    lagging: set[tuple[str, int]] = set()
+
+    @app.timer(2.0)
+    async def report_progress() -> None:  # for the dashboards: consumer lag, open tickets by time left
+        await report_consumer_lag(app, metrics, lagging)
+        report_open_tickets(low, terms, metrics)
 
     def _rebalanced(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         shell.forget()
@@ -160,3 +176,67 @@ def run_worker(settings: WorkerSettings, contracts: Sequence[Contract]) -> None:
     app = build_app(settings, contracts, metrics)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
+
+
+# --- Metrics for the dashboards (streams/dashboards): consumer lag, open tickets, close delay, counters at 0.
+
+DUE_WITHIN = ((3600.0, "1h"), (4 * 3600.0, "4h"), (86400.0, "24h"))
+"""`due_within` buckets of `cckpi_tickets_open`: deadline within 1 hour, 1-4 hours, 4-24 hours, else `later`."""
+
+
+def start_counters(metrics: Metrics, terms: TermIndex) -> None:
+    """Window and breach counters start at 0 for every term (and queue), so `increase()` counts the first one."""
+    for queue, queue_terms in terms.by_queue.items():
+        for t in queue_terms:
+            metrics.breaches.labels(t.contract, t.term.id, queue)
+    for t in terms.by_key.values():
+        for status in get_args(Status):
+            metrics.windows_closed.labels(t.contract, t.term.id, status)
+    for t in terms.for_source("tickets"):
+        metrics.ticket_breaches.labels(t.contract, t.term.id)
+
+
+def observe_close_delay(metrics: Metrics, sends: Sequence[tuple[str, bytes, bytes]], consumed: float) -> None:
+    """`cckpi_window_close_delay_seconds`: from consuming a batch or tick to having sent the windows it closed."""
+    delay = time.monotonic() - consumed
+    for name, _, _ in sends:
+        if name == topics.KPI_WINDOWS:
+            metrics.close_delay.observe(delay)
+
+
+async def report_consumer_lag(app: faust.App, metrics: Metrics, reported: set[tuple[str, int]]) -> None:
+    """`cckpi_consumer_lag_messages`: highwater minus fetch position of each assigned source partition."""
+    assigned = set()
+    try:
+        consumer = app.consumer
+        for tp in app.assignor.assigned_actives():
+            if tp.topic not in topics.EVENT_TOPICS:
+                continue
+            highwater = consumer.highwater(tp)
+            position = await asyncio.wait_for(consumer.position(tp), timeout=1.0)
+            if highwater is not None and position is not None:
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+                assigned.add((tp.topic, tp.partition))
+    except Exception as exc:  # a metric must never stop the worker (e.g. consumer not started, rebalancing)
+        log.debug("consumer lag not measured: %r", exc)
+        return
+    for topic, partition in reported - assigned:  # revoked: another worker reports it now
+        metrics.consumer_lag.remove(topic, str(partition))
+    reported.clear()
+    reported.update(assigned)
+
+
+def report_open_tickets(low: LowVolumeShell, terms: TermIndex, metrics: Metrics) -> None:
+    """`cckpi_tickets_open`: open clocks per ticket term by time left to the deadline (tickets' event time)."""
+    buckets = [name for _, name in DUE_WITHIN] + ["later"]
+    counts = {(t.contract, t.term.id, b): 0 for t in terms.for_source("tickets") for b in buckets}
+    engine = low.engine
+    if engine is not None and "tickets" in engine.states:
+        now = engine.states["tickets"].watermark
+        for ticket in engine.ticket_book.tickets.values():
+            for key, (_, due) in ticket.clocks.items():
+                term = terms.by_key[key]
+                bucket = next((name for limit, name in DUE_WITHIN if due - now <= limit), "later")
+                counts[(term.contract, term.term.id, bucket)] += 1
+    for labels, n in counts.items():
+        metrics.tickets_open.labels(*labels).set(n)

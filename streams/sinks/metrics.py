@@ -63,6 +63,17 @@ class Metrics:
                                ["scope"], registry=r)
         self.batch_seconds = Histogram("cckpi_batch_duration_seconds", "Time to process one consumed batch",
                                        registry=r, buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+        # For the dashboards (streams/dashboards): updated by StreamShell and the worker's timers.
+        self.calls_waiting = Gauge("cckpi_calls_waiting", "Calls offered and not yet answered or abandoned, per "
+                                   "queue (by the events seen; never below 0)", ["scope"], registry=r)
+        self.close_delay = Histogram("cckpi_window_close_delay_seconds",
+                                     "Seconds from consuming a batch (or tick) to emitting the windows it closed",
+                                     registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.consumer_lag = Gauge("cckpi_consumer_lag_messages", "Messages in an assigned source partition not "
+                                  "fetched yet (highwater minus position)", ["topic", "partition"], registry=r)
+        self.tickets_open = Gauge("cckpi_tickets_open", "Open ticket clocks by time left to the deadline in event "
+                                  "time (due_within: 1h, 4h, 24h, later)", ["contract", "term", "due_within"],
+                                  registry=r)
 
     def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
         """Publish every term's levels so dashboards can draw the contract line."""

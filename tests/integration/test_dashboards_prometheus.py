@@ -1,0 +1,205 @@
+"""Every panel query of every dashboard generated from a contract returns data from a real Prometheus that scrapes
+a real `cckpi worker` fed by the simulator (calls) and a handful of ticket events; the operations wall preview PNG
+is drawn from the same Prometheus.
+
+Set CCKPI_PREVIEW_OUT=docs/operations-wall.png to also write the preview there (how the README picture is made).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from streams.app import topics
+from streams.app.admin import ensure_topics
+from streams.brokers import TansuBroker, free_port
+from streams.contracts.loader import load_contract
+from streams.dashboards import FILES, build_dashboards
+from streams.dashboards.preview import render_preview
+from streams.dashboards.queries import (
+    PrometheusApi,
+    Series,
+    label_values_query,
+    panel_queries,
+    substitute,
+    template_variables,
+)
+from streams.models import TicketCreated, TicketFirstResponse, TicketResolved, encode_event
+from tests.integration.support import ROOT, produce, worker_process
+
+pytestmark = pytest.mark.integration
+FIXTURE = ROOT / "tests" / "fixtures" / "dashboards.yaml"
+TZ = ZoneInfo("Asia/Shanghai")
+SIM_SPEED, SIM_SECONDS = 240, 8280  # 2 h 18 min in 35 s: eight 15-minute windows closed per queue and term, and
+# the end falls in the simulator's hourly staffing dip (minutes 5-20), so the wall ends on a breach
+
+
+def prometheus_bin() -> str:
+    out = subprocess.run(["bash", str(ROOT / "tools" / "services" / "fetch.sh")], capture_output=True, text=True,
+                         timeout=900, check=True, cwd=ROOT).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)["PROMETHEUS_BIN"]
+
+
+@contextlib.contextmanager
+def prometheus(binary: str, target: str, workdir: Path) -> Iterator[str]:
+    """A real Prometheus on a free loopback port scraping `target` every second; stopped after."""
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(f"""
+global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
+scrape_configs:
+  - job_name: cckpi-worker
+    static_configs: [{{targets: ["{target}"]}}]
+""")
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, (workdir / "prometheus.log").read_text()
+            try:
+                urllib.request.urlopen(f"{url}/-/ready", timeout=1).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "prometheus did not become ready"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def ticket_events(now: datetime) -> list[TicketCreated | TicketFirstResponse | TicketResolved]:
+    """Yesterday: two tickets answered in time, one never resolved (its day breaches resolution-4h). Today: one
+    answered and resolved in time, one never answered (misses first-response-30m), one still open."""
+    local = now.astimezone(TZ)
+    day = (local - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    base = max(local - timedelta(minutes=50), local.replace(hour=0, minute=1, second=0, microsecond=0))
+    n = 0
+
+    def ev(cls: type, ticket: str, at: datetime, **extra: str) -> TicketCreated | TicketFirstResponse | TicketResolved:
+        nonlocal n
+        n += 1
+        return cls(event_id=f"dash-{n}", ticket_id=ticket, occurred_at=at, **extra)  # type: ignore[no-any-return]
+
+    m = timedelta(minutes=1)
+    return [
+        ev(TicketCreated, "d1", day, category="request"), ev(TicketFirstResponse, "d1", day + 5 * m),
+        ev(TicketCreated, "d2", day + 10 * m, category="complaint"), ev(TicketFirstResponse, "d2", day + 15 * m),
+        ev(TicketResolved, "d1", day + 60 * m),
+        ev(TicketCreated, "d3", base, category="request"), ev(TicketFirstResponse, "d3", base + 5 * m),
+        ev(TicketCreated, "d4", base + 10 * m, category="request"), ev(TicketResolved, "d3", base + 45 * m),
+        ev(TicketCreated, "d5", base + 48 * m, category="complaint"),
+    ]
+
+
+def has_data(series: list[Series]) -> bool:
+    return any(s.finite() for s in series)
+
+
+def missing_panels(api: PrometheusApi, boards: dict, variables: dict[str, str]) -> list[str]:
+    """`board: panel [ref]: expr` of every query that returns no number over the last two minutes."""
+    end = time.time()
+    missing = []
+    for name, board in boards.items():
+        declared = template_variables(board)
+        for q in panel_queries(board, {k: v for k, v in variables.items() if k in declared}):
+            if not has_data(api.query_range(q.expr, end - 120, end, 2)):
+                missing.append(f"{name}: {q.title} [{q.ref}]: {q.expr}")
+    return missing
+
+
+def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> None:
+    boards = build_dashboards([load_contract(FIXTURE)])
+    assert sorted(boards) == sorted(FILES)
+    binary = prometheus_bin()
+    started = time.monotonic()
+    with TansuBroker() as broker:  # its own broker: a shared one would carry other tests' events and clocks
+        asyncio.run(ensure_topics(broker.bootstrap))
+        with worker_process(broker.url, tmp_path, "--app-id", "it-dashboards", contract=FIXTURE) as metrics_url, \
+                prometheus(binary, metrics_url.removeprefix("http://").removesuffix("/metrics"), tmp_path) as prom, \
+                PrometheusApi(prom) as api:
+            now = datetime.now(TZ)
+            start = now - timedelta(seconds=SIM_SECONDS)
+            start = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)  # windows match the dips
+            sim_log, sim_started = (tmp_path / "simulate.log").open("wb"), time.time()
+            sim = subprocess.Popen(
+                [sys.executable, "-m", "streams", "simulate", "-c", str(FIXTURE), "--broker", broker.url,
+                 "--speed", str(SIM_SPEED), "--duration", str(SIM_SECONDS), "--start", start.isoformat(),
+                 "--seed", "3", "--bad-every", "150", "--late-every", "40"],
+                stdout=sim_log, stderr=subprocess.STDOUT, cwd=ROOT)
+            try:
+                tickets = ticket_events(now)
+                asyncio.run(produce(broker.bootstrap, topics.TICKETS,
+                                    [(e.ticket_id.encode(), encode_event(e)) for e in tickets]))
+
+                # The template variables' own queries give the values to substitute.
+                values: dict[str, list[str]] = {}
+                for board in boards.values():
+                    for name, var in template_variables(board).items():
+                        selector, label = label_values_query(var["query"])
+                        values.setdefault(name, [])
+                        deadline = time.monotonic() + 40
+                        while not (found := api.label_values(substitute(selector or "", {"contract": "hotline"}),
+                                                             label)):
+                            assert time.monotonic() < deadline, f"variable {name}: no values for {var['query']}"
+                            time.sleep(1)
+                        values[name] += [v for v in found if v not in values[name]]
+                assert values["contract"] == ["hotline"]
+                assert {"general", "cards"} <= set(values["scope"])
+
+                assert sim.wait(SIM_SECONDS / SIM_SPEED + 30) == 0, (tmp_path / "simulate.log").read_text()
+                one = {"contract": "hotline", "scope": "general"}
+                deadline = time.monotonic() + 30
+                while missing := missing_panels(api, boards, one):
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(2)
+                assert missing == [], "panel queries without data:\n" + "\n".join(missing)
+                assert missing_panels(api, boards, {"contract": "hotline", "scope": ".*"}) == []
+
+                # A few values the panels show, checked against what the test did.
+                assert api.query('cckpi_answer_rate_threshold_ratio{contract="hotline"}')[0].points[0][1] == 0.9
+                missed = api.query('sum(cckpi_ticket_breaches_total{contract="hotline"})')
+                assert missed[0].points[0][1] >= 2  # d2 past its resolution deadline, d4 past its first response
+                waiting = api.query("cckpi_calls_waiting")
+                assert waiting and all(s.points[0][1] >= 0 for s in waiting)
+                lag = api.query("cckpi_consumer_lag_messages")
+                assert {s.labels["topic"] for s in lag} >= {topics.CALLS, topics.TICKETS}
+                delay = api.query("histogram_quantile(0.95, sum by (le) "
+                                  "(rate(cckpi_window_close_delay_seconds_bucket[5m])))")
+                assert math.isfinite(delay[0].points[0][1]) and delay[0].points[0][1] < 5
+
+                png = render_preview(boards["operations-wall.json"], prom, tmp_path / "operations-wall.png",
+                                     {"contract": "hotline", "scope": ".*"}, minutes=(time.time() - sim_started) / 60)
+                assert png.stat().st_size > 50_000
+                if os.environ.get("CCKPI_PREVIEW_OUT"):
+                    (ROOT / os.environ["CCKPI_PREVIEW_OUT"]).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(png, ROOT / os.environ["CCKPI_PREVIEW_OUT"])
+            finally:
+                if sim.poll() is None:
+                    sim.kill()
+                    sim.wait(5)
+                sim_log.close()
+    assert time.monotonic() - started < 90
