@@ -288,12 +288,31 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
     row = [trend]
     if any(s.source == "tickets" for s in specs):
         row.append(tickets_past_deadline())
+    penalty = penalties(used)
+    if penalty is not None:
+        row.append(penalty)
     grid.row(row, height=8)
     return dashboard(UIDS["contract-attainment.json"], "合同达成 Contract attainment",
                      "Each contract term per period: last closed and period-to-date values against the contract "
                      "levels, windows by verdict, breaches.", grid.panels,
                      [contract_variable(), scope_variable(specs)], tags=[*TAGS, "contracts"], refresh="1m",
                      time_from="now-7d")
+
+
+def penalties(used: dict[str, list[Use]]) -> Json | None:
+    """Money booked in the time range: breaches of each term times its penalty from the contract file (the
+    `cckpi ledger` command is the statement of record; revisions to met are subtracted there, not here)."""
+    priced = sorted({(c.id, t.id, t.penalty.amount, t.penalty.currency, CATALOG[t.kpi].source == "calls")
+                     for uses in used.values() for c, t in uses if t.penalty is not None})
+    if not priced:
+        return None
+    targets = [target(f'round(sum(increase(cckpi_breaches_total{{contract="{c}", term="{t}"'
+                      f'{", " + SCOPE if per_queue else ""}}}[$__range]))) * {amount}', f"{t} ({currency})",
+                      ref=chr(ord("A") + i % 26) * (1 + i // 26))  # ticket terms have the scope `all`
+               for i, (c, t, amount, currency, per_queue) in enumerate(priced)]
+    return bargauge("违约金 Penalties", targets, unit="none", decimals=0, thresholds=steps((GREEN, None), (RED, 1)),
+                    description="Breached windows in the time range times each term's penalty per breach, from the "
+                    "contract files. The ledger (`cckpi ledger`) is the statement of record.")
 
 
 def tickets_past_deadline() -> Json:
