@@ -64,3 +64,27 @@ def contract(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+@app.command("outputs")
+def outputs(
+    out: Annotated[Path | None, typer.Option(help="Write one file per record type into this directory.")] = None,
+) -> None:
+    """Print (or write) the versioned JSON Schemas of the output records: `cckpi.kpi-windows`, `cckpi.breaches`
+    (window lifecycle and ticket records) and `cckpi.escalations`.
+
+    **Examples**
+
+    - `cckpi schema outputs`
+    - `cckpi schema outputs --out schemas/outputs`
+    """
+    from streams.sinks.schemas import output_schemas
+
+    schemas = output_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2, ensure_ascii=False))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas.items():
+        (out / f"{name}.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(schemas)} schemas to {out}")

@@ -62,7 +62,29 @@ def test_schema_events_writes_versioned_files(tmp_path: Path) -> None:
 
 def test_every_command_has_help_with_examples() -> None:
     for command in (["worker"], ["simulate"], ["compute"], ["demo"], ["replay"], ["ledger"], ["grafana", "annotate"],
+                    ["schema", "outputs"], ["dashboards", "build"], ["calendar", "deadline"],
                     ["contracts", "validate"],
                     ["schema", "events"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Examples" in result.stdout, command
+
+
+def test_output_schemas_are_published_and_validate_real_records(tmp_path: Path) -> None:
+    import jsonschema
+
+    from streams.core import BreachUpdate
+
+    root = Path(__file__).parents[2] / "schemas" / "outputs"
+    assert runner.invoke(app, ["schema", "outputs", "--out", str(tmp_path)]).exit_code == 0
+    for path in tmp_path.iterdir():
+        assert path.read_text() == (root / path.name).read_text(), "run: cckpi schema outputs --out schemas/outputs"
+    events = list(simulate(["general"], at("09:00"), 3600, Traffic(), 3, "s"))
+    outputs = compute(events, compile_terms([load_contract(DEMO)]))
+    schemas = {p.stem: json.loads(p.read_text()) for p in root.iterdir()}
+    windows = [r.to_dict() for r in outputs if isinstance(r, WindowResult)]
+    breaches = [r.to_breach() for r in outputs if isinstance(r, BreachUpdate)]
+    assert windows and breaches
+    for record in windows:
+        jsonschema.validate(record, schemas["kpi-window"])
+    for record in breaches:
+        jsonschema.validate(record, schemas["breach.window"])
