@@ -67,6 +67,8 @@ class Emitter:
             elif isinstance(out, BreachUpdate):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.breach_updates.labels(out.contract, out.term, out.state).inc()
+                if out.state == "final" and out.status == "breached":
+                    self.metrics.on_final_breach(out.key, out.contract, out.term)
                 if self.alerts is not None:
                     self.alerts.on_update(out)
             elif isinstance(out, TicketMissed):

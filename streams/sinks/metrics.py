@@ -43,6 +43,10 @@ class Metrics:
         self.breach_updates = Counter("cckpi_breach_updates_total",
                                       "Breach lifecycle events: warning, breached, recovered, final",
                                       ["contract", "term", "state"], registry=r)
+        self.penalties = Counter("cckpi_penalties_total", "Penalties booked by windows that closed breached",
+                                 ["contract", "term", "currency"], registry=r)
+        self.prices: dict[tuple[str, str], tuple[float, str]] = {}
+        self.priced: set[str] = set()
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
                                        ["contract", "term"], registry=r)
         self.breaches = Counter("cckpi_breaches_total", "Windows closed (or revised) as breached",
@@ -76,11 +80,20 @@ class Metrics:
                                   registry=r)
 
     def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
-        """Publish every term's levels so dashboards can draw the contract line."""
+        """Publish every term's levels so dashboards can draw the contract line; remember the penalties."""
         for t in terms:
+            if t.term.penalty is not None:
+                self.prices[(t.contract, t.term.id)] = (float(t.term.penalty.amount), t.term.penalty.currency)
             self.threshold[t.term.kpi].labels(t.contract, t.term.id).set(t.term.threshold)
             if t.term.warning is not None:
                 self.warning[t.term.kpi].labels(t.contract, t.term.id).set(t.term.warning)
+
+    def on_final_breach(self, breach_id: str, contract: str, term: str) -> None:
+        """Book a window's penalty once, however often it is revised while breached (the ledger has the record)."""
+        price = self.prices.get((contract, term))
+        if price is not None and breach_id not in self.priced:
+            self.priced.add(breach_id)
+            self.penalties.labels(contract, term, price[1]).inc(price[0])
 
     def on_result(self, result: WindowResult) -> None:
         """Account for one emitted window result."""

@@ -132,3 +132,19 @@ def test_duplicates_are_recognised_by_a_new_worker_from_stored_state() -> None:
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert (window["numerator"], window["denominator"]) == (2, 3)  # not 3/5
     assert sample(second.metrics, "cckpi_events_duplicate_total") == 2
+
+
+def test_penalties_are_booked_once_per_breached_window() -> None:
+    from streams.contracts import parse_contract
+    from streams.core import compile_terms
+    from tests.helpers import CONTRACT
+
+    priced = CONTRACT.replace("    min_volume: 3", "    min_volume: 3\n    penalty: {amount: 500, currency: CNY}")
+    index = compile_terms([parse_contract(priced)])
+    metrics = Metrics()
+    metrics.set_terms(index.by_key.values())
+    s = StreamShell(Processor(index), metrics, idle_after=5)
+    s.on_batch([msg(answered(at("10:01")), 0), msg(abandoned(at("10:02")), 1), msg(abandoned(at("10:03")), 2),
+                msg(offered(at("10:30")), 3)], stored={})
+    s.on_batch([msg(abandoned(at("10:04")), 4)], stored={})  # a late event revises the window: still breached
+    assert sample(metrics, "cckpi_penalties_total", contract="t", term="ar", currency="CNY") == 500
