@@ -123,7 +123,7 @@ class StreamShell:
             return
         state = self._state(expected, msg.partition, stored)
         try:
-            outputs = self.processor.ingest(state, event.queue, event, now)
+            outputs = self.processor.ingest(state, event.queue, event, now, msg.offset)
         except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
             self.out.dead_letter(result.sends, msg, str(exc), "calendar_unknown_day")
             return

@@ -72,7 +72,15 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     seen = app.Table(seen_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, load_seen=seen.get)
 
+    async def deliver(sends: list[tuple[str, bytes, bytes]]) -> None:
+        """Produce the outputs and wait until the broker has them: only then may the state that made them be
+        written, so a crash in between re-derives (and re-sends, idempotently) what was lost, never skips it."""
+        pending = [await outputs[name].send(key=key, value=value) for name, key, value in sends]
+        if pending:
+            await asyncio.gather(*pending)
+
     async def apply(result: BatchResult, events: dict[int, faust.EventT], consumed: float) -> None:
+        await deliver(result.sends)
         for key, partition, value in result.seen_writes():
             _current_event.set(weakref.ref(events[partition]))
             if value is not None:
@@ -82,8 +90,6 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         for key, (partition, state) in result.states.items():
             _current_event.set(weakref.ref(events[partition]))
             table[key] = encode_state(partition, state)
-        for name, key, value in result.sends:
-            await outputs[name].send(key=key, value=value)
         observe_close_delay(metrics, result.sends, consumed)
 
     @app.agent(calls, name="cckpi-calls")
@@ -99,14 +105,13 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
 
     async def apply_low(writes: list[tuple[bytes, bytes | None]], sends: list[tuple[str, bytes, bytes]],
                         event: faust.EventT, consumed: float) -> None:
+        await deliver(sends)
         _current_event.set(weakref.ref(event))
         for key, value in writes:
             if value is not None:
                 low_table[key] = value
             elif key in low_table:
                 del low_table[key]
-        for name, key, value in sends:
-            await outputs[name].send(key=key, value=value)
         observe_close_delay(metrics, sends, consumed)
 
     @app.agent(low_volume, name="cckpi-low-volume")

@@ -46,17 +46,29 @@ class Processor:
             found.append(Contribution(term, at, num, den))
         return found
 
-    def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float) -> list[Output]:
-        """Count one event in its windows (once per event id); return windows it closed or revised."""
+    def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float,
+               position: int | None = None) -> list[Output]:
+        """Count one event in its windows (once per event id); return windows it closed or revised.
+
+        `position` is the message's offset in its partition: a message at or before the scope's applied position
+        was delivered again after a failure and is already in the state, so it changes nothing."""
+        if position is not None and position <= state.applied:
+            return []
         contributions = self.contributions(scope, event)
-        if not self.remember(state, event):
+        if not self.remember(state, event, position):
             return [DuplicateEvent(scope, event.event_id)]
         return self.ingest_contributions(state, scope, event, contributions, wall_now)
 
     @staticmethod
-    def remember(state: ScopeState, event: Event) -> bool:
-        """Record the event id; False for a duplicate, which must change nothing."""
-        return state.seen.add(event.event_id, event.occurred_at.timestamp())
+    def remember(state: ScopeState, event: Event, position: int | None = None) -> bool:
+        """Record the event id (and the position it is applied at); False for a duplicate, which changes nothing."""
+        at = event.occurred_at.timestamp()
+        if position is None:
+            return state.seen.add(event.event_id, at, applied=state.applied)
+        if not state.seen.add(event.event_id, at, position, state.applied):
+            return False
+        state.applied = position
+        return True
 
     def ingest_contributions(self, state: ScopeState, scope: str, event: Event, contributions: list[Contribution],
                              wall_now: float) -> list[Output]:

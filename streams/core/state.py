@@ -63,6 +63,8 @@ class ScopeState:
     stream_time: float = -math.inf
     last_event_wall: float = 0.0
     late: int = 0
+    applied: int = -1
+    """Input position (Kafka offset) of the last message applied; a message delivered again is skipped."""
     windows: dict[str, WindowAgg] = field(default_factory=dict)
     seen: SeenIds = field(default_factory=SeenIds)
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
@@ -74,6 +76,7 @@ class ScopeState:
             "st": _finite(self.stream_time),
             "lw": self.last_event_wall,
             "late": self.late,
+            "ap": self.applied,
             "w": [[a.term, a.start, a.end, a.n, a.d, a.revision, a.closed, a.pending, a.alert, a.alert_revision,
                    a.alert_since, a.sample] for a in self.windows.values()],
             "seen": sorted(self.seen.buckets),
@@ -85,7 +88,7 @@ class ScopeState:
         if not raw:
             return cls()
         data: dict[str, Any] = orjson.loads(raw)
-        state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"])
+        state = cls(_infinite(data["wm"]), _infinite(data["st"]), data["lw"], data["late"], data["ap"])
         for fields in data["w"]:
             agg = WindowAgg(*fields)
             state.windows[window_id(agg.term, agg.start)] = agg

@@ -77,3 +77,4 @@ def test_broker_down_for_30_seconds_mid_replay_gives_exact_results(tmp_path: Pat
                                             lambda rs: final_january(rs).keys() >= expected.keys(), 240))
     finals = final_january(got)
     assert {k: v[:4] for k, v in finals.items()} == {k: v[:4] for k, v in expected.items()}
+

@@ -127,7 +127,7 @@ def test_duplicates_are_recognised_by_a_new_worker_from_stored_state() -> None:
     assert list(seen_table) == [b"q1@" + str(int(at("10:00").timestamp())).encode()]
 
     second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen=seen_table.get)  # after a restart
-    replayed = [msg(e, i) for i, e in enumerate([*events[1:], offered(at("10:30"))])]
+    replayed = [msg(e, 3 + i) for i, e in enumerate([*events[1:], offered(at("10:30"))])]  # re-sent: new offsets
     result = second.on_batch(replayed, stored=state_table)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert (window["numerator"], window["denominator"]) == (2, 3)  # not 3/5
@@ -148,3 +148,35 @@ def test_penalties_are_booked_once_per_breached_window() -> None:
                 msg(offered(at("10:30")), 3)], stored={})
     s.on_batch([msg(abandoned(at("10:04")), 4)], stored={})  # a late event revises the window: still breached
     assert sample(metrics, "cckpi_penalties_total", contract="t", term="ar", currency="CNY") == 500
+
+
+def test_a_message_delivered_again_after_a_crash_is_skipped_by_its_offset() -> None:
+    first = shell()
+    events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
+    result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
+    state_table = {key: encode_state(*pair) for key, pair in result.states.items()}
+    # the seen ids were never written (the crash came first); the state, with its applied offset, was
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen={}.get)
+    redelivered = [msg(e, i) for i, e in enumerate(events)] + [msg(offered(at("10:30")), 3)]
+    result = second.on_batch(redelivered, stored=state_table)
+    [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
+    assert (window["numerator"], window["denominator"]) == (2, 3)
+
+
+def test_ids_stored_past_the_applied_offset_were_never_applied() -> None:
+    first = shell()
+    events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
+    result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
+    seen_table = {key: value for key, _p, value in result.seen_writes() if value is not None}
+    partition, state = result.states[b"q1"]
+    state.applied = 0  # the state that survived the crash had applied only the first message
+    state.windows.clear()
+    state.seen.buckets.clear()
+    for agg_event in events[:1]:
+        first.processor.ingest(state, "q1", agg_event, 0.0)
+    stale = {b"q1": encode_state(partition, state)}
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen=seen_table.get)
+    result = second.on_batch([msg(e, i) for i, e in enumerate(events)] + [msg(offered(at("10:30")), 3)],
+                             stored=stale)
+    [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
+    assert (window["numerator"], window["denominator"]) == (2, 3)  # offsets 1 and 2 counted, not taken for dupes
