@@ -90,6 +90,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         for key, (partition, state) in result.states.items():
             _current_event.set(weakref.ref(events[partition]))
             table[key] = encode_state(partition, state)
+        await app.producer.flush()  # the state is durable before these events are acknowledged and committed
         observe_close_delay(metrics, result.sends, consumed)
 
     @app.agent(calls, name="cckpi-calls")
@@ -112,6 +113,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                 low_table[key] = value
             elif key in low_table:
                 del low_table[key]
+        await app.producer.flush()  # the state is durable before these events are acknowledged and committed
         observe_close_delay(metrics, sends, consumed)
 
     @app.agent(low_volume, name="cckpi-low-volume")
