@@ -31,6 +31,20 @@ from streams.sinks.metrics import Metrics
 log = logging.getLogger(__name__)
 
 
+def raw_messages(batch: Sequence[faust.EventT]) -> list[RawMessage]:
+    """The consumed events as the shells take them."""
+    return [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition, e.message.offset)
+            for e in batch]
+
+
+def put(table: Any, key: bytes, value: bytes | None) -> None:
+    """Write a table entry, or delete it for None (the current event decides the changelog partition)."""
+    if value is not None:
+        table[key] = value
+    elif key in table:
+        del table[key]
+
+
 def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics) -> faust.App:
     """A Faust app that checks the given contracts; run it with `run_worker`."""
     terms = compile_terms(contracts)
@@ -83,23 +97,22 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         await deliver(result.sends)
         for key, partition, value in result.seen_writes():
             _current_event.set(weakref.ref(events[partition]))
-            if value is not None:
-                seen[key] = value
-            elif key in seen:
-                del seen[key]
+            put(seen, key, value)
         for key, (partition, state) in result.states.items():
             _current_event.set(weakref.ref(events[partition]))
             table[key] = encode_state(partition, state)
+        await settle(result.sends, consumed)
+
+    async def settle(sends: list[tuple[str, bytes, bytes]], consumed: float) -> None:
         await app.producer.flush()  # the state is durable before these events are acknowledged and committed
-        observe_close_delay(metrics, result.sends, consumed)
+        observe_close_delay(metrics, sends, consumed)
 
     @app.agent(calls, name="cckpi-calls")
     async def process_calls(stream: Any) -> None:
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
             consumed = time.monotonic()
             with metrics.batch_seconds.time():
-                messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
-                                       e.message.offset) for e in batch]
+                messages = raw_messages(batch)
                 stored = {m.key: table.get(m.key) for m in messages if m.key and m.key not in shell.cache}
                 last = {e.message.partition: e for e in batch}
                 await apply(shell.on_batch(messages, stored), last, consumed)
@@ -109,21 +122,15 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         await deliver(sends)
         _current_event.set(weakref.ref(event))
         for key, value in writes:
-            if value is not None:
-                low_table[key] = value
-            elif key in low_table:
-                del low_table[key]
-        await app.producer.flush()  # the state is durable before these events are acknowledged and committed
-        observe_close_delay(metrics, sends, consumed)
+            put(low_table, key, value)
+        await settle(sends, consumed)
 
     @app.agent(low_volume, name="cckpi-low-volume")
     async def process_low_volume(stream: Any) -> None:
         async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
             consumed = time.monotonic()
             with metrics.batch_seconds.time():
-                messages = [RawMessage(e.message.key, e.message.value, e.message.topic, e.message.partition,
-                                       e.message.offset) for e in batch]
-                await apply_low(*low.on_batch(messages, low_table.items()), batch[-1], consumed)
+                await apply_low(*low.on_batch(raw_messages(batch), low_table.items()), batch[-1], consumed)
 
     @app.agent(low_ticks, name="cckpi-low-volume-ticks")
     async def process_low_volume_ticks(stream: Any) -> None:
