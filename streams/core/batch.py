@@ -11,6 +11,7 @@ from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook, TicketTracker
 from streams.models.events import (
+    AgentEventBase,
     CallEventBase,
     Event,
     ServiceDown,
@@ -38,7 +39,7 @@ class Engine:
     def ingest(self, event: Event, wall_now: float = 0.0) -> list[Output]:
         """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day."""
         p = self.processor
-        if isinstance(event, CallEventBase):
+        if isinstance(event, CallEventBase | AgentEventBase):
             state = self.states.setdefault("calls:" + event.queue, ScopeState())
             return p.ingest(state, event.queue, event, wall_now)
         if isinstance(event, SurveySubmitted):

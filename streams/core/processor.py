@@ -18,7 +18,7 @@ from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Out
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
-from streams.models.events import CallEventBase, Event, SurveySubmitted
+from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySubmitted
 
 
 class Processor:
@@ -32,7 +32,9 @@ class Processor:
 
     def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
-        found = []
+        found: list[Contribution] = []
+        if isinstance(event, AgentEventBase):  # staffing: no KPI contribution (see streams.core.forecast)
+            return found
         terms = self.terms.for_queue(scope) if isinstance(event, CallEventBase) else self.terms.for_source(
             "surveys" if isinstance(event, SurveySubmitted) else "availability")
         for term in terms:

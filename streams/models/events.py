@@ -71,11 +71,51 @@ class CallEnded(CallEventBase):
         "the window of the offer, like the other call KPIs (otherwise in the window of the end).")
 
 
+class AgentEventBase(EventBase):
+    """A change of one agent's state in one queue: staffing, for forecasts. Travels on the calls topic keyed by
+    the queue, so it shares the partition (and the order) of the queue's call events."""
+
+    agent_id: str = Field(min_length=1, max_length=200, description="Agent (login, extension) at the source.")
+    queue: str = Field(min_length=1, max_length=100, description="Queue (skill) the agent serves.")
+
+
+class AgentLoggedIn(AgentEventBase):
+    """The agent logged in to the queue (not taking calls until ready)."""
+
+    type: Literal["agent.logged_in"] = "agent.logged_in"
+
+
+class AgentReady(AgentEventBase):
+    """The agent takes calls of the queue (counts as staffed)."""
+
+    type: Literal["agent.ready"] = "agent.ready"
+
+
+class AgentNotReady(AgentEventBase):
+    """The agent is logged in but takes no calls (break, training, after-call work beyond wrap-up)."""
+
+    type: Literal["agent.not_ready"] = "agent.not_ready"
+    reason: str | None = Field(default=None, max_length=100, description="Reason code as the source names it.")
+
+
+class AgentLoggedOut(AgentEventBase):
+    """The agent left the queue."""
+
+    type: Literal["agent.logged_out"] = "agent.logged_out"
+
+
+AgentEvent = AgentLoggedIn | AgentReady | AgentNotReady | AgentLoggedOut
+"""Any agent state event."""
+
+QueueEvent = CallEventBase | AgentEventBase
+"""Events keyed by queue on the calls topic: call events and agent state events."""
+
 CallEvent = Annotated[
-    CallOffered | CallAnswered | CallAbandoned | CallEnded,
+    CallOffered | CallAnswered | CallAbandoned | CallEnded | AgentLoggedIn | AgentReady | AgentNotReady
+    | AgentLoggedOut,
     Field(discriminator="type"),
 ]
-"""Any call event, told apart by its `type`."""
+"""Any event of the calls topic (call events and agent state events), told apart by its `type`."""
 
 
 class TicketEventBase(EventBase):
@@ -167,7 +207,8 @@ class ServiceProbe(EventBase):
 
 
 Event = Annotated[
-    CallOffered | CallAnswered | CallAbandoned | CallEnded | TicketCreated | TicketFirstResponse | TicketUpdated
+    CallOffered | CallAnswered | CallAbandoned | CallEnded | AgentLoggedIn | AgentReady | AgentNotReady
+    | AgentLoggedOut | TicketCreated | TicketFirstResponse | TicketUpdated
     | TicketResolved | TicketReopened | TicketClosed | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
     Field(discriminator="type"),
 ]
@@ -175,7 +216,8 @@ Event = Annotated[
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
     model.model_fields["type"].default: model
-    for model in (CallOffered, CallAnswered, CallAbandoned, CallEnded, TicketCreated, TicketFirstResponse,
+    for model in (CallOffered, CallAnswered, CallAbandoned, CallEnded, AgentLoggedIn, AgentReady, AgentNotReady,
+                  AgentLoggedOut, TicketCreated, TicketFirstResponse,
                   TicketUpdated, TicketResolved, TicketReopened, TicketClosed, SurveySubmitted, ServiceDown,
                   ServiceUp, ServiceProbe)
 }
@@ -184,11 +226,11 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def routing_key(event: Event) -> str:
-    """The partition key of an event: the queue for calls, the ticket for tickets, the service for probes.
+    """The partition key of an event: the queue for calls and agents, the ticket for tickets, the service for probes.
 
     All events sharing a key are processed in order by one worker, which owns that key's state.
     """
-    if isinstance(event, CallEventBase):
+    if isinstance(event, CallEventBase | AgentEventBase):
         return event.queue
     if isinstance(event, TicketEventBase):
         return event.ticket_id

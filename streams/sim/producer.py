@@ -19,6 +19,7 @@ from streams.app import topics
 from streams.app.admin import ensure_topics
 from streams.models.decode import encode_event
 from streams.models.events import (
+    AgentEventBase,
     CallEventBase,
     Event,
     SurveySubmitted,
@@ -31,8 +32,8 @@ TopicChooser = Callable[[Event], str]
 
 
 def topic_for(event: Event) -> str:
-    """The topic of an event's family: calls, tickets, surveys or availability."""
-    if isinstance(event, CallEventBase):
+    """The topic of an event's family: calls (and agent states), tickets, surveys or availability."""
+    if isinstance(event, CallEventBase | AgentEventBase):
         return topics.CALLS
     if isinstance(event, TicketEventBase):
         return topics.TICKETS

@@ -38,7 +38,8 @@ def test_schemas_are_versioned_and_describe_required_fields() -> None:
     schemas = event_schemas()
     assert {"call.offered", "call.answered", "call.abandoned", "call.ended", "ticket.created", "ticket.first_response",
             "ticket.updated", "ticket.resolved", "ticket.reopened", "ticket.closed", "survey.submitted",
-            "service.down", "service.up", "service.probe"} == set(schemas)
+            "service.down", "service.up", "service.probe", "agent.logged_in", "agent.ready", "agent.not_ready",
+            "agent.logged_out"} == set(schemas)
     answered_schema = schemas["call.answered"]
     assert answered_schema["$id"].endswith("/v1/call.answered.json")
     assert {"event_id", "call_id", "queue", "occurred_at", "wait_seconds"} <= set(answered_schema["required"])
@@ -66,4 +67,20 @@ def test_call_topic_takes_only_call_events() -> None:
 
     with pytest.raises(InvalidEvent):
         decode_call(b'{"type": "ticket.closed", "event_id": "t", "ticket_id": "T",'
+                    b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+
+
+def test_agent_state_events_travel_with_the_calls_of_their_queue() -> None:
+    from streams.models import AgentNotReady, routing_key
+    from streams.models.decode import decode_call
+    from streams.sim.producer import topic_for
+
+    raw = (b'{"type": "agent.not_ready", "event_id": "a1", "agent_id": "ag7", "queue": "cards", "reason": "break",'
+           b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+    event = decode_call(raw)
+    assert isinstance(event, AgentNotReady) and event.reason == "break"
+    assert routing_key(event) == "cards" and topic_for(event) == "cckpi.calls"
+    assert decode_event(encode_event(event)) == event
+    with pytest.raises(InvalidEvent, match="agent_id"):
+        decode_call(b'{"type": "agent.ready", "event_id": "a2", "queue": "cards",'
                     b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
