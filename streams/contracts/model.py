@@ -185,6 +185,9 @@ class Contract(_Strict):
     name: str = Field(description="Human name of the contract.")
     source: str | None = Field(default=None, description="The document the contract file was written from.")
     parties: Parties | None = None
+    language: Literal["zh", "en"] | None = Field(
+        default=None, description="Language of statements and reports: zh (Chinese) or en (English); when absent, "
+        "zh if the contract's name or parties are written in Chinese, else en.")
     effective_from: date | None = Field(default=None, description="First day the contract applies.")
     effective_until: date | None = Field(default=None, description="Last day the contract applies.")
     timezone: TimezoneName = Field(description="IANA timezone windows are aligned to, e.g. Asia/Shanghai.")
