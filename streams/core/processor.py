@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from streams.core.forecast import Forecaster
 from streams.core.lifecycle import assess, finalize, remember_sample
 from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
 from streams.core.state import ScopeState, WindowAgg, window_id
@@ -29,6 +30,7 @@ class Processor:
         self.dedupe_horizon = max(
             (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
         """Event-time span after which no window an event fed can change, so its id can be forgotten."""
+        self.forecaster = Forecaster(terms)
 
     def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
@@ -59,7 +61,10 @@ class Processor:
         contributions = self.contributions(scope, event)
         if not self.remember(state, event, position):
             return [DuplicateEvent(scope, event.event_id)]
-        return self.ingest_contributions(state, scope, event, contributions, wall_now)
+        out = self.ingest_contributions(state, scope, event, contributions, wall_now)
+        if isinstance(event, CallEventBase | AgentEventBase):
+            out.extend(self.forecaster.on_event(state, scope, event))
+        return out
 
     @staticmethod
     def remember(state: ScopeState, event: Event, position: int | None = None) -> bool:
@@ -127,7 +132,8 @@ class Processor:
         idle_for = wall_now - state.last_event_wall
         if math.isinf(state.stream_time) or idle_for < idle_after:
             return []
-        return self.advance(state, scope, state.stream_time + idle_for, "idle")
+        out = self.advance(state, scope, state.stream_time + idle_for, "idle")
+        return out + self.forecaster.on_clock(state, scope, state.watermark)
 
     def flush(self, state: ScopeState, scope: str) -> list[Output]:
         """Close every open window (end of a batch input)."""

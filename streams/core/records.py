@@ -96,6 +96,7 @@ class TicketMissed:
 
 
 BreachState = Literal["warning", "breached", "recovered", "final"]
+Basis = Literal["observed", "forecast"]
 
 
 @dataclass(frozen=True)
@@ -122,15 +123,21 @@ class BreachUpdate:
     revision: int
     since: str
     sample: tuple[str, ...]
+    basis: Basis = "observed"
+    """observed: the window's value so far crossed a level; forecast: the queue model projects it will (then
+    `value` is the projected value at the window's end, `state` only warning or recovered)."""
 
     @property
     def key(self) -> str:
-        """The breach id: the window's key."""
-        return f"{self.contract}/{self.term}/{self.scope}/{self.window_start}"
+        """The breach id: the window's key (forecast warnings have their own id and revisions)."""
+        window = f"{self.contract}/{self.term}/{self.scope}/{self.window_start}"
+        return window + "/forecast" if self.basis == "forecast" else window
 
     @property
     def severity(self) -> str:
-        """breach, warning or none (what an alert shows)."""
+        """breach, warning, forecast or none (what an alert shows)."""
+        if self.basis == "forecast":
+            return "forecast" if self.state == "warning" else "none"
         if self.state == "final":
             return "breach" if self.status == "breached" else "none"
         return {"warning": "warning", "breached": "breach"}.get(self.state, "none")
@@ -145,6 +152,52 @@ class BreachUpdate:
 
 
 BREACH_SCHEMA_VERSION = 2
-"""Version of the `cckpi.breaches` record schema."""
+"""Version of the `cckpi.breaches` record schema (`basis` and severity `forecast` were added compatibly)."""
 
-Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate
+
+@dataclass(frozen=True)
+class TermForecast:
+    """What the queue model says about one term's open window: the next interval, the window's end, the budget."""
+
+    contract: str
+    term: str
+    kpi: str
+    unit: str
+    window_start: str
+    window_end: str
+    threshold: float
+    predicted: float | None
+    """The KPI over the next interval at the current staffing (None where the model says nothing, e.g. talk time)."""
+    projected: float | None
+    """The window's value at its end if the rest of it goes as predicted."""
+    agents_needed: int | None
+    """Fewest agents that meet the threshold in the next interval (service level and ASA terms)."""
+    budget_contacts: int | None
+    """Ratio terms: bad contacts the window can still absorb (negative: out of reach by that many)."""
+    needed_value: float | None
+    """Average terms: the mean the rest of the window needs."""
+    expected_remaining: float
+    """Contacts expected until the window's end at the current arrival rate."""
+    at_risk: bool
+    """The projection misses the threshold: a forecast warning is (or stays) raised."""
+
+
+@dataclass(frozen=True)
+class QueueForecast:
+    """The queue model of one scope at one minute of event time: load, staffing and the predicted measures."""
+
+    scope: str
+    at: str
+    model: str
+    """erlang_c, or erlang_a when abandonment is material."""
+    calls_per_hour: float
+    aht_seconds: float
+    agents: int
+    patience_seconds: float | None
+    p_wait: float
+    asa_seconds: float
+    abandon_rate: float
+    terms: tuple[TermForecast, ...]
+
+
+Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate | QueueForecast

@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from streams.core.dedupe import SeenIds
+
+if TYPE_CHECKING:
+    from streams.core.forecast import QueueLoad
 
 SCALE = 1_000_000
 """Sums are kept as integers of millionths, so they are exact and do not depend on the order of addition
@@ -68,10 +71,15 @@ class ScopeState:
     windows: dict[str, WindowAgg] = field(default_factory=dict)
     seen: SeenIds = field(default_factory=SeenIds)
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
+    load: QueueLoad | None = None
+    """Smoothed load, staffing and forecast warnings of a queue (streams.core.forecast); None elsewhere."""
 
     def to_bytes(self) -> bytes:
-        """Compact serialization for the state table."""
+        """Compact serialization for the state table; `fc` (forecast load) only when present, so states written
+        before forecasts existed read back unchanged."""
+        extra = {} if self.load is None else {"fc": self.load.to_json()}
         return orjson.dumps({
+            **extra,
             "wm": _finite(self.watermark),
             "st": _finite(self.stream_time),
             "lw": self.last_event_wall,
@@ -94,6 +102,10 @@ class ScopeState:
             state.windows[window_id(agg.term, agg.start)] = agg
         for bucket in data["seen"]:
             state.seen.load_bucket(bucket, load_bucket(bucket) if load_bucket else None)
+        if "fc" in data:
+            from streams.core.forecast import QueueLoad
+
+            state.load = QueueLoad.from_json(data["fc"])
         return state
 
 

@@ -117,7 +117,8 @@ def predict_a(rate: float, aht: float, agents: int, answer_within: float, patien
     log_a, log_w = _series(x, y, with_harmonic=True)
     b = erlang_b(agents, load)
     # P(wait) = A E / (1 + (A - 1) E) = 1 / (1 + (1/E - 1) / A), in logs so that neither overflows
-    pw = 1.0 if b >= 1.0 else (0.0 if b == 0.0 else 1.0 / (1.0 + math.exp(math.log1p(-b) - math.log(b) - log_a)))
+    exponent = math.log1p(-b) - math.log(b) - log_a if 0.0 < b < 1.0 else (-math.inf if b >= 1.0 else math.inf)
+    pw = 0.0 if exponent > 700 else 1.0 / (1.0 + math.exp(exponent))
     if agents == 0:
         served_within, p_ab, ab_within, asa = 0.0, 1.0, 1.0 - math.exp(-theta * answer_within), 0.0
     else:
@@ -151,11 +152,12 @@ def predict(rate: float, aht: float, agents: int, answer_within: float, patience
 
 
 def agents_needed(rate: float, aht: float, answer_within: float, *, service_level: float | None = None,
-                  asa_seconds: float | None = None, patience: float | None = None,
-                  abandons_good: bool = False) -> int | None:
+                  asa_seconds: float | None = None, patience: float | None = None, abandons_good: bool = False,
+                  start: int | None = None) -> int | None:
     """Fewest agents whose prediction meets the service level and/or ASA target; None above MAX_AGENTS.
 
-    Both measures improve with every agent added, so an exponential then binary search finds the smallest."""
+    Both measures improve with every agent added, so a galloping search from `start` (e.g. the agents staffed now,
+    usually close to the answer) then a binary search finds the smallest."""
     if service_level is None and asa_seconds is None:
         raise ValueError("give a service level and/or an ASA target")
 
@@ -166,13 +168,20 @@ def agents_needed(rate: float, aht: float, answer_within: float, *, service_leve
 
     if rate == 0:
         return 0
-    low = int(rate * aht) if patience is None else 0  # fails: Erlang C needs more agents than the load; 1 at least
-    high = low + 1
-    while not meets(high):
-        low, high = high, high * 2
-        if low > MAX_AGENTS:
-            return None
-    while high - low > 1:  # meets(high); low fails (or is 0)
+    floor = int(rate * aht) if patience is None else 0  # fails: Erlang C needs more agents than the load
+    guess = max(floor + 1, start or 1)
+    step = 1
+    if meets(guess):  # gallop down to a failing count (or the floor)
+        high, low = guess, guess - 1
+        while low > floor and meets(low):
+            high, low, step = low, max(floor, low - step * 2), step * 2
+    else:  # gallop up to a count that meets the target
+        low, high = guess, guess + 1
+        while not meets(high):
+            low, high, step = high, high + step * 2, step * 2
+            if low > MAX_AGENTS:
+                return None
+    while high - low > 1:  # meets(high); low fails (or is the floor, which fails)
         mid = (low + high) // 2
         low, high = (low, mid) if meets(mid) else (mid, high)
-    return high
+    return max(high, 1)

@@ -29,7 +29,7 @@ def output_schemas() -> dict[str, dict[str, Any]]:
     return {
         "kpi-window": _schema(WindowResult, "kpi-window", 1, {"key": text}),
         "breach.window": _schema(BreachUpdate, "breach.window", BREACH_SCHEMA_VERSION, {
-            **breach, "kind": {"const": "window"}, "severity": {"enum": ["breach", "warning", "none"]}}),
+            **breach, "kind": {"const": "window"}, "severity": {"enum": ["breach", "warning", "forecast", "none"]}}),
         "breach.ticket": _schema(TicketMissed, "breach.ticket", BREACH_SCHEMA_VERSION, {
             **breach, "kind": {"const": "ticket"}, "status": {"const": "breached"}, "severity": {"const": "breach"}}),
         "escalation": _schema(Escalation, "escalation", 1, {"schema_version": {"const": 1}}),

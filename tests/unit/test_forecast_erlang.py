@@ -156,3 +156,10 @@ def test_agents_needed_is_the_fewest_that_meet_the_target() -> None:
               predict_a(0.3, 240, m, 20, patience).service_level for m in (n - 1, n)]
         assert sl[0] < 0.8 <= sl[1]
     assert agents_needed(0.0, 240, 20, service_level=0.8) == 0
+
+
+@pytest.mark.parametrize("start", [None, 1, 5, 14, 15, 40, 300])
+def test_agents_needed_does_not_depend_on_where_the_search_starts(start: int | None) -> None:
+    assert agents_needed(100 / 1800, 180, 20, service_level=0.8, start=start) == 14
+    assert agents_needed(100 / 1800, 180, 20, service_level=0.8, patience=120, start=start) == agents_needed(
+        100 / 1800, 180, 20, service_level=0.8, patience=120)

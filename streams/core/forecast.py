@@ -1,0 +1,291 @@
+"""Breach forecasts per queue: smoothed load and staffing as state, and every minute of event time a queue model
+(Erlang C, or Erlang A when callers abandon materially) of the next interval, projected to each term's window end.
+
+Load, from the queue's events: arrivals (call.offered) per minute smoothed exponentially over ~15 minutes; mean
+handle time (talk + hold + wrap of call.ended) and mean patience (total queue wait of answered and abandoned calls
+over the number abandoned: the estimator of an exponential patience with answered calls as censored) smoothed over
+~an hour. Staffing: agents whose last state event is `agent.ready`. A queue without agent events gets no forecast.
+
+Projection: the rest of the open window at the current arrival rate with the predicted value; when that misses
+the threshold, a forecast warning (a `BreachUpdate` with basis forecast) is raised, and recovered when it no longer
+does or the window ends. Short abandons (`short_abandon_seconds`) are not modelled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.core.records import BreachUpdate, Output, QueueForecast, TermForecast
+from streams.core.state import ScopeState, WindowAgg, window_id
+from streams.core.terms import CompiledTerm, TermIndex
+from streams.core.verdict import judge
+from streams.forecast.budget import period_budget
+from streams.forecast.erlang import Prediction, agents_needed, predict
+from streams.models.events import (
+    AgentEventBase,
+    AgentReady,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    Event,
+)
+
+STATE_VERSION = 1
+ARRIVAL_DECAY = math.exp(-1 / 15)
+"""Per-minute weight of past arrivals: the arrival rate follows the last ~15 minutes."""
+SLOW_DECAY = math.exp(-1 / 60)
+"""Per-minute weight of past handle times, waits and abandons: the last ~hour."""
+MIN_HISTORY_MINUTES = 5.0
+"""No forecast before this many (smoothed) minutes of arrivals."""
+MATERIAL_ABANDON = 0.03
+"""Erlang A is used when at least this share of recent calls abandoned (and a patience can be estimated)."""
+HORIZON_SECONDS = 1800.0
+"""The "next interval" a forecast is about (its expected contacts), e.g. "the next 30 minutes"."""
+MAX_CATCH_UP = 24 * 60
+"""Minutes after which smoothed sums have decayed to nothing (a long quiet gap is not looped minute by minute)."""
+
+
+@dataclass
+class TermAlert:
+    """The forecast warning level of one term: which window it is about, whether raised, and its revisions."""
+
+    window_start: float
+    raised: bool = False
+    revision: int = 0
+    since: float = 0.0
+
+
+@dataclass
+class QueueLoad:
+    """Smoothed load and the staffing of one queue, and its forecast warnings; part of the scope's state."""
+
+    minute: int = -1
+    """Minute of event time (epoch // 60) the current arrivals bucket belongs to; -1 before the first event."""
+    bucket: int = 0
+    arrivals: float = 0.0
+    """Decayed sum of per-minute arrival counts of completed minutes."""
+    weight: float = 0.0
+    """Decayed count of completed minutes (so the rate is right from the start)."""
+    handle: float = 0.0
+    handled: float = 0.0
+    waited: float = 0.0
+    answered: float = 0.0
+    abandoned: float = 0.0
+    agents: dict[str, bool] = field(default_factory=dict)
+    """Logged-in agents: True when ready (staffed), False when logged in but not ready."""
+    alerts: dict[str, TermAlert] = field(default_factory=dict)
+
+    @property
+    def staffed(self) -> int:
+        """Agents ready to take calls."""
+        return sum(self.agents.values())
+
+    def observe(self, event: Event) -> None:
+        """Count one event of the queue in the current minute and the smoothed sums."""
+        if isinstance(event, CallOffered):
+            self.bucket += 1
+        elif isinstance(event, CallAnswered):
+            self.waited += event.wait_seconds
+            self.answered += 1
+        elif isinstance(event, CallAbandoned):
+            self.waited += event.wait_seconds
+            self.abandoned += 1
+        elif isinstance(event, CallEnded):
+            self.handle += event.talk_seconds + event.hold_seconds + event.wrap_seconds
+            self.handled += 1
+        elif isinstance(event, AgentEventBase):
+            if event.type == "agent.logged_out":
+                self.agents.pop(event.agent_id, None)
+            else:
+                self.agents[event.agent_id] = isinstance(event, AgentReady)
+
+    def roll(self, minute: int) -> bool:
+        """Close the minutes before `minute`; True when at least one closed (time for a forecast)."""
+        if self.minute < 0:
+            self.minute = minute
+            return False
+        gap = minute - self.minute
+        if gap <= 0:
+            return False
+        steps = min(gap, MAX_CATCH_UP)
+        fast, slow = ARRIVAL_DECAY**steps, SLOW_DECAY**steps
+        self.arrivals = self.arrivals * fast + self.bucket * ARRIVAL_DECAY ** (steps - 1)
+        self.weight = self.weight * fast + (1 - fast) / (1 - ARRIVAL_DECAY)
+        self.handle, self.handled = self.handle * slow, self.handled * slow
+        self.waited, self.answered, self.abandoned = self.waited * slow, self.answered * slow, self.abandoned * slow
+        self.bucket, self.minute = 0, minute
+        return True
+
+    def to_json(self) -> list[Any]:
+        """Compact, versioned form for the scope state."""
+        return [STATE_VERSION, self.minute, self.bucket, self.arrivals, self.weight, self.handle, self.handled,
+                self.waited, self.answered, self.abandoned, self.agents,
+                {k: [a.window_start, a.raised, a.revision, a.since] for k, a in self.alerts.items()}]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> QueueLoad:
+        """Inverse of to_json (version 1)."""
+        version, *fields = data
+        if version != STATE_VERSION:
+            raise ValueError(f"unknown forecast state version {version}")
+        minute, bucket, arrivals, weight, handle, handled, waited, answered, abandoned, agents, alerts = fields
+        return cls(minute, bucket, arrivals, weight, handle, handled, waited, answered, abandoned, dict(agents),
+                   {k: TermAlert(*a) for k, a in alerts.items()})
+
+
+@dataclass(frozen=True)
+class Load:
+    """The model inputs at one minute: calls per second, handle seconds, staffed agents, patience (None: Erlang C)."""
+
+    rate: float
+    aht: float
+    agents: int
+    patience: float | None
+
+
+def current_load(load: QueueLoad) -> Load | None:
+    """The smoothed inputs, or None while there is too little to go on (no staffing, arrivals or handle times)."""
+    if not load.agents or load.weight < MIN_HISTORY_MINUTES or load.handled < 1 or load.arrivals <= 0:
+        return None
+    finished = load.answered + load.abandoned
+    material = finished > 0 and load.abandoned / finished >= MATERIAL_ABANDON and load.waited > 0
+    patience = load.waited / load.abandoned if material else None
+    return Load(load.arrivals / load.weight / 60.0, load.handle / load.handled, load.staffed, patience)
+
+
+class Forecaster:
+    """Forecasts for queue scopes; stateless itself (the load lives in the scope's state), like the Processor."""
+
+    def __init__(self, terms: TermIndex) -> None:
+        self.terms = terms
+
+    def on_event(self, state: ScopeState, scope: str, event: Event) -> list[Output]:
+        """Take one applied event of a queue: forecast first if it starts a new minute, then count it."""
+        load = state.load = state.load or QueueLoad()
+        out = self.on_clock(state, scope, state.stream_time)
+        load.observe(event)
+        return out
+
+    def on_clock(self, state: ScopeState, scope: str, now: float) -> list[Output]:
+        """Forecast when event time `now` has entered a new minute (also called when a quiet queue idles)."""
+        load = state.load
+        if load is None or math.isinf(now) or not load.roll(int(now // 60)):
+            return []
+        return self.forecast(state, scope, load, load.minute * 60.0)
+
+    def forecast(self, state: ScopeState, scope: str, load: QueueLoad, now: float) -> list[Output]:
+        """The queue's forecast at `now` and the warnings it raises or clears."""
+        inputs = current_load(load)
+        if inputs is None:
+            return self._expire(load, state, scope, now, set())
+        base = predict(inputs.rate, inputs.aht, inputs.agents, 0.0, inputs.patience)
+        out: list[Output] = []
+        per_term: list[TermForecast] = []
+        live: set[str] = set()
+        for term in self.terms.for_queue(scope):
+            start, end = term.window.bounds(now)
+            agg = state.windows.get(window_id(term.key, start))
+            if agg is not None and agg.closed:
+                continue
+            tf = self._term(term, agg, inputs, base, start, end, now)
+            per_term.append(tf)
+            live.add(term.key)
+            update = self._alert(load, term, scope, tf, agg, start, now)
+            if update is not None:
+                out.append(update)
+        out.insert(0, QueueForecast(
+            scope=scope, at=datetime.fromtimestamp(now, UTC).isoformat(), model=base.model,
+            calls_per_hour=inputs.rate * 3600, aht_seconds=inputs.aht, agents=inputs.agents,
+            patience_seconds=inputs.patience, p_wait=base.p_wait, asa_seconds=base.asa_seconds,
+            abandon_rate=base.abandon_rate, terms=tuple(per_term)))
+        return self._expire(load, state, scope, now, live) + out
+
+    @staticmethod
+    def _term(term: CompiledTerm, agg: WindowAgg | None, inputs: Load, base: Prediction, start: float, end: float,
+              now: float) -> TermForecast:
+        t, kind = term.term, term.kind
+        target = float(t.answer_within_seconds or 0.0)
+        good = bool(t.abandons_within_target_good)
+        predicted: float | None
+        needed: int | None = None
+        rate, aht, n, patience = inputs.rate, inputs.aht, inputs.agents, inputs.patience
+        if t.kpi == "service_level":
+            predicted = predict(rate, aht, n, target, patience, good).service_level
+            needed = agents_needed(rate, aht, target, service_level=t.threshold, patience=patience,
+                                   abandons_good=good, start=n)
+        elif t.kpi == "asa":
+            predicted = base.asa_seconds
+            # Erlang C: under Erlang A fewer agents can "improve" ASA (more callers give up, the rest wait less)
+            needed = agents_needed(rate, aht, 0.0, asa_seconds=t.threshold, start=n)
+        elif t.kpi == "answer_rate":
+            predicted = 1.0 - base.abandon_rate
+        elif t.kpi == "abandon_rate":
+            predicted = base.abandon_rate
+        elif t.kpi == "avg_handle_time":
+            predicted = aht
+        else:
+            predicted = None
+        num, den = (agg.num, agg.den) if agg is not None else (0.0, 0.0)
+        remaining = rate * max(0.0, end - now)
+        if t.kpi == "asa":  # averages over answered calls only
+            remaining *= 1.0 - base.abandon_rate
+        budget = period_budget(num, den, t.threshold, kind.higher_is_better, kind.unit == "ratio", remaining)
+        projected = None
+        if predicted is not None and math.isfinite(predicted) and den + remaining > 0:
+            projected = (num + predicted * remaining) / (den + remaining)
+        elif predicted is not None and not math.isfinite(predicted):
+            projected = predicted
+        at_risk = projected is not None and den + remaining >= t.min_volume and (
+            projected < t.threshold if kind.higher_is_better else projected > t.threshold)
+        iso = term.window.iso
+        return TermForecast(term.contract, t.id, t.kpi, kind.unit, iso(start), iso(end), t.threshold, predicted,
+                            projected, needed, budget.contacts, budget.needed_value, remaining, at_risk)
+
+    @staticmethod
+    def _alert(load: QueueLoad, term: CompiledTerm, scope: str, tf: TermForecast, agg: WindowAgg | None,
+               start: float, now: float) -> BreachUpdate | None:
+        """A forecast warning when the projection starts to miss, a recovery when it stops."""
+        alert = load.alerts.get(term.key)
+        if alert is None or alert.window_start != start:
+            alert = load.alerts[term.key] = TermAlert(start)
+        if tf.at_risk == alert.raised:
+            return None
+        alert.raised, alert.revision, alert.since = tf.at_risk, alert.revision + 1, now
+        return _update(term, scope, alert, agg, tf.projected, "warning" if tf.at_risk else "recovered")
+
+    def _expire(self, load: QueueLoad, state: ScopeState, scope: str, now: float, live: set[str]) -> list[Output]:
+        """Clear raised warnings whose window has ended (or that no forecast backs any more)."""
+        out: list[Output] = []
+        for key, alert in list(load.alerts.items()):
+            term = self.terms.by_key.get(key)
+            if term is None:
+                del load.alerts[key]
+                continue
+            current = term.window.bounds(now)[0] == alert.window_start
+            if key in live and current:
+                continue
+            if alert.raised:
+                alert.raised, alert.revision, alert.since = False, alert.revision + 1, now
+                agg = state.windows.get(window_id(key, alert.window_start))
+                out.append(_update(term, scope, alert, agg, None, "recovered"))
+            if not current:
+                del load.alerts[key]
+        return out
+
+
+def _update(term: CompiledTerm, scope: str, alert: TermAlert, agg: WindowAgg | None, projected: float | None,
+            state: str) -> BreachUpdate:
+    t = term.term
+    num, den = (agg.num, agg.den) if agg is not None else (0.0, 0.0)
+    _, status = judge(num, den, t.threshold, term.kind.higher_is_better, t.min_volume)
+    start, end = term.window.bounds(alert.window_start)
+    return BreachUpdate(
+        contract=term.contract, term=t.id, kpi=t.kpi, unit=term.kind.unit, scope=scope,
+        window_start=term.window.iso(start), window_end=term.window.iso(end),
+        state="warning" if state == "warning" else "recovered", status=status, value=projected, numerator=num,
+        denominator=den, threshold=t.threshold, warning=t.warning, revision=alert.revision,
+        since=datetime.fromtimestamp(alert.since, UTC).isoformat(), sample=(), basis="forecast")
