@@ -1,5 +1,10 @@
 """A discrete-event simulation of inbound queues (Erlang-A): Poisson arrivals, exponential talk
 times and patience, a staffing level that dips for a while each hour. Pure: yields events in time order.
+
+Staffing is published as agent state events: every agent logs in and gets ready at the start; when the staffing
+dips, the agents above the dip level go not ready (even ones, on a break) or log out (odd ones), and come back
+(logging in again first) when it ends. Agent events take no random draws, so the calls are those of a run
+without them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from streams.models.events import CallAbandoned, CallAnswered, CallEnded, CallEvent, CallOffered
+from streams.models.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallOffered,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,38 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
     def at(t: float) -> datetime:
         return start + timedelta(seconds=t)
 
+    ready, away = traffic.agents, set[int]()  # agents 0..ready-1 take calls; `away` logged out
+    changes = 0
+
+    def agent_event(kind: type[AgentLoggedIn | AgentReady | AgentNotReady | AgentLoggedOut], agent: int,
+                    now: float) -> CallEvent:
+        nonlocal changes
+        changes += 1
+        return kind(event_id=f"{run_id}-{queue}-agent{agent}-{changes}", agent_id=f"{queue}-agent{agent}",
+                    queue=queue, occurred_at=at(now))
+
+    def restaff(now: float) -> Iterator[CallEvent]:
+        nonlocal ready
+        target = traffic.staffed(now / 60)
+        for agent in range(target, ready):  # leaving: a break (not ready) or logged out
+            if agent % 2:
+                away.add(agent)
+                yield agent_event(AgentLoggedOut, agent, now)
+            else:
+                yield agent_event(AgentNotReady, agent, now)
+        for agent in range(ready, target):  # back
+            if agent in away:
+                away.discard(agent)
+                yield agent_event(AgentLoggedIn, agent, now)
+            yield agent_event(AgentReady, agent, now)
+        ready = target
+
+    for agent in range(traffic.agents):
+        yield agent_event(AgentLoggedIn, agent, 0.0)
+        yield agent_event(AgentReady, agent, 0.0)
+    ready = traffic.agents
+    yield from restaff(0.0)
+
     def serve(now: float) -> Iterator[CallEvent]:
         nonlocal busy
         while waiting and busy < traffic.staffed(now / 60):
@@ -98,6 +145,7 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
             busy -= 1
         elif kind == "staff":
             schedule(now + 60.0, "staff", -1)
+            yield from restaff(now)
         yield from serve(now)
 
 
