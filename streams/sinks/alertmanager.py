@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 FINAL_BREACH_TTL = timedelta(minutes=30)
 """How long a window that closed breached keeps its alert firing (the ledger keeps it for good)."""
 SEVERITIES = ("warning", "breach")
+FORECAST = ("forecast",)
+"""Forecast warnings (the queue model projects a breach) are alerts of their own: observed steps leave them alone."""
+ALERT_NAMES = {"breach": "CckpiTermBreach", "warning": "CckpiTermWarning", "forecast": "CckpiTermForecast"}
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -46,8 +49,9 @@ class AlertmanagerSink:
     def on_update(self, update: BreachUpdate) -> None:
         """Turn one lifecycle step into firing and resolved alerts."""
         now = datetime.now(UTC)
-        firing = update.severity if update.severity in SEVERITIES else None
-        for severity in SEVERITIES:
+        severities = FORECAST if update.basis == "forecast" else SEVERITIES
+        firing = update.severity if update.severity in severities else None
+        for severity in severities:
             key = (update.contract, update.term, update.scope, severity)
             if severity == firing:
                 alert = self._alert(update, severity, now)
@@ -61,15 +65,20 @@ class AlertmanagerSink:
         kind = KPIS[u.kpi]
         value, threshold = _fmt(u.value, u.unit), _fmt(u.threshold, u.unit)
         sign = "<" if kind.higher_is_better else ">"
+        summary = (f"{kind.title} {value} {sign} {threshold} ({u.contract}/{u.term}, {u.scope})"
+                   if severity == "breach" else f"{kind.title} {value} at risk ({u.contract}/{u.term}, {u.scope})")
+        if severity == "forecast":
+            summary = (f"{kind.title} forecast to end at {value} {sign} {threshold} at the current staffing "
+                       f"({u.contract}/{u.term}, {u.scope}, window ending {u.window_end})")
         alert: dict[str, Any] = {
-            "labels": {"alertname": "CckpiTermBreach" if severity == "breach" else "CckpiTermWarning",
+            "labels": {"alertname": ALERT_NAMES[severity],
                        "contract": u.contract, "term": u.term, "scope": u.scope, "kpi": u.kpi, "severity": severity},
             "annotations": {
-                "summary": f"{kind.title} {value} {sign} {threshold} ({u.contract}/{u.term}, {u.scope})"
-                if severity == "breach" else f"{kind.title} {value} at risk ({u.contract}/{u.term}, {u.scope})",
+                "summary": summary,
                 "value": value, "threshold": threshold, "warning": _fmt(u.warning, u.unit),
                 "window": f"{u.window_start} .. {u.window_end}", "since": u.since,
-                "state": u.state, "evidence": f"{u.numerator:g}/{u.denominator:g}; e.g. {', '.join(u.sample)}",
+                "state": u.state, "evidence": f"{u.numerator:g}/{u.denominator:g}" + (
+                    f"; e.g. {', '.join(u.sample)}" if u.sample else " so far; value is the projection"),
             },
             "startsAt": u.since,
         }

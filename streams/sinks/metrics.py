@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from streams.core.kpis import KPIS
-from streams.core.records import WindowResult
+from streams.core.records import QueueForecast, WindowResult
 from streams.core.terms import CompiledTerm
 
 TERM_LABELS = ("contract", "term", "scope")
@@ -78,6 +78,60 @@ class Metrics:
         self.tickets_open = Gauge("cckpi_tickets_open", "Open ticket clocks by time left to the deadline in event "
                                   "time (due_within: 1h, 4h, 24h, later)", ["contract", "term", "due_within"],
                                   registry=r)
+
+        # Forecasts (streams.core.forecast): the queue model every minute of event time, per queue and per term.
+        queue = ["scope"]
+        self.fc_staffed = Gauge("cckpi_forecast_agents_staffed", "Agents ready to take calls (agent state events)",
+                                queue, registry=r)
+        self.fc_arrivals = Gauge("cckpi_forecast_arrivals_per_second", "Smoothed arrival rate (last ~15 minutes)",
+                                 queue, registry=r)
+        self.fc_handle = Gauge("cckpi_forecast_handle_seconds", "Smoothed mean handle time (talk + hold + wrap)",
+                               queue, registry=r)
+        self.fc_wait = Gauge("cckpi_forecast_wait_probability_ratio", "Predicted share of calls that wait",
+                             queue, registry=r)
+        self.fc_asa = Gauge("cckpi_forecast_asa_seconds", "Predicted average speed of answer, next interval",
+                            queue, registry=r)
+        self.fc_abandon = Gauge("cckpi_forecast_abandon_ratio", "Predicted abandon rate, next interval (Erlang A; "
+                                "0 under Erlang C)", queue, registry=r)
+        self.fc_service_level = Gauge("cckpi_forecast_service_level_ratio", "Predicted service level of the next "
+                                      "interval at the current staffing", TERM_LABELS, registry=r)
+        self.fc_projected = Gauge("cckpi_forecast_projected_ratio", "Ratio terms: the window's value at its end if "
+                                  "the rest goes as predicted", TERM_LABELS, registry=r)
+        self.fc_projected_seconds = Gauge("cckpi_forecast_projected_seconds", "Time terms: the window's value at "
+                                          "its end if the rest goes as predicted", TERM_LABELS, registry=r)
+        self.fc_agents_needed = Gauge("cckpi_forecast_agents_needed", "Fewest agents that meet the term in the "
+                                      "next interval", TERM_LABELS, registry=r)
+        self.fc_budget = Gauge("cckpi_forecast_budget_contacts", "Ratio terms: bad contacts the window can still "
+                               "absorb before its target is out of reach (negative: out of reach)", TERM_LABELS,
+                               registry=r)
+        self.fc_needed = Gauge("cckpi_forecast_needed_average", "Average terms: the mean (in the term's unit) the "
+                               "rest of the window needs", TERM_LABELS, registry=r)
+        self.fc_at_risk = Gauge("cckpi_forecast_at_risk", "1 while a forecast warning is raised for the term",
+                                TERM_LABELS, registry=r)
+
+    def on_forecast(self, forecast: QueueForecast) -> None:
+        """Publish one queue forecast (the emitter calls this for every QueueForecast the core returns)."""
+        scope = forecast.scope
+        self.fc_staffed.labels(scope).set(forecast.agents)
+        self.fc_arrivals.labels(scope).set(forecast.calls_per_hour / 3600)
+        self.fc_handle.labels(scope).set(forecast.aht_seconds)
+        self.fc_wait.labels(scope).set(forecast.p_wait)
+        self.fc_asa.labels(scope).set(forecast.asa_seconds)
+        self.fc_abandon.labels(scope).set(forecast.abandon_rate)
+        for t in forecast.terms:
+            labels = (t.contract, t.term, scope)
+            if t.kpi == "service_level" and t.predicted is not None:
+                self.fc_service_level.labels(*labels).set(t.predicted)
+            if t.projected is not None:
+                (self.fc_projected if t.unit == "ratio" else self.fc_projected_seconds).labels(*labels).set(
+                    t.projected)
+            if t.agents_needed is not None:
+                self.fc_agents_needed.labels(*labels).set(t.agents_needed)
+            if t.budget_contacts is not None:
+                self.fc_budget.labels(*labels).set(t.budget_contacts)
+            if t.needed_value is not None:
+                self.fc_needed.labels(*labels).set(t.needed_value)
+            self.fc_at_risk.labels(*labels).set(1 if t.at_risk else 0)
 
     def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
         """Publish every term's levels so dashboards can draw the contract line; remember the penalties."""

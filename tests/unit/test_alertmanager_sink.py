@@ -41,3 +41,19 @@ def test_a_window_closing_breached_fires_for_a_while() -> None:
     sink.on_update(replace(BASE, state="final", status="breached", value=0.5, revision=4))
     [alert] = sink.due(now=0)
     assert alert["labels"]["severity"] == "breach" and alert["endsAt"] > alert["startsAt"]
+
+
+def test_forecast_warnings_are_alerts_of_their_own() -> None:
+    sink = AlertmanagerSink("http://am")
+    sink.on_update(BASE)
+    forecast = replace(BASE, state="warning", value=0.71, basis="forecast", revision=1, sample=())
+    sink.on_update(forecast)
+    batch = sink.due(now=0)
+    assert names(batch) == [("warning", "firing"), ("forecast", "firing")]
+    alert = batch[1]
+    assert alert["labels"]["alertname"] == "CckpiTermForecast" and alert["labels"]["severity"] == "forecast"
+    assert "forecast to end at 71.0% < 80.0%" in alert["annotations"]["summary"]
+    sink.on_update(replace(BASE, state="recovered", revision=2))  # the observed warning clears, the forecast stays
+    assert names(sink.due(now=1)) == [("warning", "resolved")]
+    sink.on_update(replace(forecast, state="recovered", revision=2))
+    assert names(sink.due(now=2)) == [("forecast", "resolved")] and sink.active == {}

@@ -119,3 +119,26 @@ def test_predicted_service_level_matches_what_the_simulated_queue_then_does() ->
     assert math.isclose(predicted, actual, abs_tol=0.04), (predicted, actual)
     patience = statistics.median(f.patience_seconds or 0 for f in forecasts[60:])
     assert 90 < patience < 150  # the simulator's mean patience is 120 s
+
+
+def test_forecast_metrics_follow_the_last_forecast() -> None:
+    from streams.sinks.metrics import Metrics
+
+    events = list(simulate(["general"], at("09:00"), 5400, Traffic(), 5, "x"))
+    metrics = Metrics()
+    forecasts = [o for o in run(events, compile_terms([load_contract(DEMO)])) if isinstance(o, QueueForecast)]
+    for f in forecasts:
+        metrics.on_forecast(f)
+    last = forecasts[-1]
+    sl = next(t for t in last.terms if t.term == "service-level-20s-15m")
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"scope": "general", **labels})
+
+    term = {"contract": "demo", "term": "service-level-20s-15m"}
+    assert value("cckpi_forecast_agents_staffed") == last.agents
+    assert value("cckpi_forecast_service_level_ratio", **term) == sl.predicted
+    assert value("cckpi_forecast_agents_needed", **term) == sl.agents_needed
+    assert value("cckpi_forecast_budget_contacts", **term) == sl.budget_contacts
+    assert value("cckpi_forecast_at_risk", **term) == float(sl.at_risk)
+    assert value("cckpi_forecast_arrivals_per_second") == last.calls_per_hour / 3600
