@@ -12,7 +12,7 @@ from grafana_client import GrafanaApi
 
 from streams.app import topics
 from streams.app.settings import bootstrap_servers
-from streams.cli.ledger import read_topic
+from streams.cli.topic_read import read_topic
 from streams.sinks.grafana import annotate
 
 app = typer.Typer(help="Grafana: breach annotations.", no_args_is_help=True, rich_markup_mode="markdown")

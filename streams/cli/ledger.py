@@ -8,12 +8,11 @@ import sys
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +22,7 @@ from streams.app.settings import bootstrap_servers
 from streams.cli.common import ContractFiles, contracts_or_exit
 from streams.cli.inputs import adapter_errors_exit, events_or_exit
 from streams.cli.replay import SOURCE_HELP, Timezone
+from streams.cli.topic_read import read_topic
 from streams.core.batch import compute
 from streams.core.records import BreachUpdate
 from streams.core.terms import compile_terms
@@ -35,35 +35,6 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-async def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Every record of a topic, from the start to its current end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for d in described if d.get("error_code", 0) == 0
-                  for p in d.get("partitions", [])]
-    if not partitions:
-        return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[dict[str, Any]] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and any([await consumer.position(tp) < end for tp, end in ends.items()]):
-            batch = await consumer.getmany(timeout_ms=500)
-            records += [orjson.loads(m.value) for msgs in batch.values() for m in msgs if m.value]
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def _publish(bootstrap: str, escalations: list[Escalation]) -> None:
