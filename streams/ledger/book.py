@@ -73,7 +73,8 @@ def in_period(window_start: str, period: str) -> bool:
     return window_start.startswith(period)
 
 
-def _escalation_period(window_start: str, within: str) -> str:
+def escalation_period(window_start: str, within: str) -> str:
+    """The escalation period a window counts in: its month, quarter, year, or the whole contract."""
     year, month = window_start[:4], int(window_start[5:7])
     return {"month": window_start[:7], "quarter": f"{year}-Q{(month - 1) // 3 + 1}", "year": year,
             "contract": "contract"}[within]
@@ -115,7 +116,7 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         if contract.escalation:
             rules.append((None, contract.escalation))
         for scope_term, rule in rules:
-            period = _escalation_period(r["window_start"], rule.within)
+            period = escalation_period(r["window_start"], rule.within)
             key = (contract.id, scope_term, period)
             counts[key] += 1
             if counts[key] == rule.after_breaches:
