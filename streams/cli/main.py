@@ -9,6 +9,7 @@ from streams.cli.compute import compute_command
 from streams.cli.demo import demo
 from streams.cli.ledger import ledger_command
 from streams.cli.replay import replay_command
+from streams.cli.report import report_command
 from streams.cli.simulate import simulate_command
 from streams.cli.worker import worker
 
@@ -30,6 +31,7 @@ app.command("compute")(compute_command)
 app.command("demo")(demo)
 app.command("replay")(replay_command)
 app.command("ledger")(ledger_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

@@ -1,0 +1,160 @@
+"""Words of a statement in Chinese and English, and the formatting of values, amounts and times in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from streams.report.statement import Language
+
+LABELS: dict[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "title": ("服务水平结算报告", "Service level statement"),
+    "contract": ("合同", "Contract"),
+    "client": ("甲方(委托方)", "Client"),
+    "vendor": ("乙方(服务方)", "Vendor"),
+    "period": ("结算期间", "Period"),
+    "timezone": ("时区", "Timezone"),
+    "effective": ("合同有效期", "Contract in force"),
+    "summary": ("概要", "Summary"),
+    "penalty_total": ("违约金合计", "Penalties due"),
+    "no_penalty": ("无", "none"),
+    "breaches_booked": ("违约窗口数", "Breached windows"),
+    "with_penalty": ("其中 {n} 次计违约金", "{n} with a penalty"),
+    "charts": ("各条款走势", "Terms at a glance"),
+    "terms_breached": ("未达标条款", "Terms breached"),
+    "escalation": ("升级条款", "Escalation"),
+    "escalations": ("升级条款状态", "Escalation state"),
+    "reached": ("已触发", "reached"),
+    "not_reached": ("未触发", "not reached"),
+    "whole_contract": ("全部条款", "any term"),
+    "volumes": ("服务量", "Service volume"),
+    "channel": ("渠道", "Channel"),
+    "queue": ("队列", "Queue"),
+    "terms": ("服务水平条款", "Service level terms"),
+    "term": ("条款", "Term"),
+    "clause": ("合同条款", "Clause"),
+    "kpi": ("指标", "KPI"),
+    "threshold": ("达标线", "Threshold"),
+    "warning": ("预警线", "Warning"),
+    "window": ("考核窗口", "Window"),
+    "min_volume": ("最低样本量", "Minimum volume"),
+    "penalty": ("违约金", "Penalty"),
+    "per_breach": ("每次", "per breach"),
+    "period_value": ("期间值", "Period value"),
+    "windows_met": ("达标窗口", "Windows met"),
+    "windows_breached": ("未达标窗口", "Windows breached"),
+    "windows_insufficient": ("样本不足窗口", "Insufficient volume"),
+    "attainment": ("达标情况", "Attainment"),
+    "windows_of": ("各窗口数值", "Value per window"),
+    "start": ("开始", "Start"),
+    "end": ("结束", "End"),
+    "value": ("数值", "Value"),
+    "num_den": ("分子/分母", "Numerator/denominator"),
+    "status": ("结果", "Status"),
+    "revision": ("修订", "Revision"),
+    "breaches": ("违约明细与证据", "Breaches, evidence and penalties"),
+    "no_breaches": ("本期无计罚违约。", "No breach was booked in this period."),
+    "since": ("起始于", "Since"),
+    "evidence": ("证据(事件编号样本)", "Evidence (sample of event ids)"),
+    "amount": ("金额", "Amount"),
+    "ticket_misses": ("超时工单", "Tickets past their deadline"),
+    "ticket": ("工单", "Ticket"),
+    "created": ("创建时间", "Created"),
+    "deadline": ("截止时间", "Deadline"),
+    "settled_by": ("结算依据", "Settled by"),
+    "revisions": ("迟到数据修订", "Late-data revisions"),
+    "no_revisions": ("本期窗口关闭后无修订。", "No window of this period was revised after it closed."),
+    "before": ("修订前", "Before"),
+    "after": ("修订后", "After"),
+    "why": ("原因", "Why"),
+    "published": ("发布时间", "Published"),
+    "after_period_end": ("期末之后", "after the period end"),
+    "in_batch": ("批量计算", "batch"),
+    "late_why": ("迟到事件:分母 {den:+g},分子 {num:+g}", "late events: denominator {den:+g}, numerator {num:+g}"),
+    "inputs": ("输入数据与摘要", "Inputs and digest"),
+    "input": ("输入", "Input"),
+    "kind": ("类型", "Kind"),
+    "size": ("字节数", "Bytes"),
+    "digest": ("输入摘要 (sha256)", "Input digest (sha256)"),
+    "reproduce": ("双方可用相同输入与以下命令复现本报告:", "Either party can reproduce this statement from the same "
+                  "inputs with:"),
+    "numbers_note": ("所有数值取自流处理发布的窗口记录(cckpi.kpi-windows、cckpi.breaches)或同一引擎的批量计算;"
+                     "期间值 = 各窗口分子之和 / 分母之和。",
+                     "Every number is taken from the window records the stream publishes (cckpi.kpi-windows, "
+                     "cckpi.breaches) or from the same engine in batch; a period value is the sum of its windows' "
+                     "numerators over the sum of their denominators."),
+    "met": ("达标", "met"),
+    "breached": ("未达标", "breached"),
+    "insufficient_volume": ("样本不足", "insufficient volume"),
+    "no_data": ("无数据", "no data"),
+    "calls": ("电话", "Calls"),
+    "tickets": ("工单", "Tickets"),
+    "surveys": ("满意度调查", "Surveys"),
+    "availability": ("系统可用性", "Availability"),
+    "offered": ("接通+放弃", "answered + abandoned"),
+    "answered": ("接通", "answered"),
+    "ended": ("结束通话", "ended calls"),
+    "complaints": ("投诉工单", "complaints"),
+    "measured_seconds": ("监测秒数", "measured seconds"),
+    "chart_threshold": ("达标线", "threshold"),
+}
+"""Every label: (Chinese, English)."""
+
+KPI_NAMES: dict[str, tuple[str, str]] = {
+    "answer_rate": ("接通率", "Answer rate"),
+    "service_level": ("服务水平(限时接通率)", "Service level"),
+    "abandon_rate": ("放弃率", "Abandon rate"),
+    "asa": ("平均应答速度", "Average speed of answer"),
+    "avg_talk_time": ("平均通话时长", "Average talk time"),
+    "avg_handle_time": ("平均处理时长", "Average handle time"),
+    "first_response_within": ("首次响应及时率", "First response in time"),
+    "solved_or_updated_within": ("解决或更新及时率", "Solved or updated in time"),
+    "resolution_within": ("问题解决及时率", "Resolution in time"),
+    "complaints_closed_within": ("投诉办结及时率", "Complaints closed in time"),
+    "availability": ("系统可用率", "Availability"),
+    "csat_average": ("平均满意度", "Average satisfaction"),
+    "nps": ("净推荐值", "Net promoter score"),
+}
+"""KPI names in both languages."""
+
+
+def label(key: str, language: Language) -> str:
+    """The label of `key` in the statement's language."""
+    zh, en = LABELS[key]
+    return zh if language == "zh" else en
+
+
+def kpi_name(kpi: str, language: Language) -> str:
+    """A KPI's name in the statement's language."""
+    zh, en = KPI_NAMES[kpi]
+    return zh if language == "zh" else en
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A KPI value as shown: ratios in percent with two decimals, seconds with one, points and scores with two."""
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    if unit == "seconds":
+        return f"{value:.1f} s"
+    return f"{value:.2f}"
+
+
+def fmt_count(value: float | None) -> str:
+    """A sum as shown: whole numbers with thousands separators, fractions with two decimals."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def fmt_money(amount: Decimal, currency: str) -> str:
+    """An amount with its currency code, e.g. `3,000 ILS`."""
+    return f"{amount:,} {currency}"
+
+
+def fmt_time(iso: str | datetime) -> str:
+    """A local ISO time without seconds and offset noise: `1999-09-01 00:00`."""
+    text = iso.isoformat() if isinstance(iso, datetime) else iso
+    return text[:16].replace("T", " ")

@@ -1,0 +1,317 @@
+"""The statement of one contract and period as plain data, built only from published records: the windows of
+`cckpi.kpi-windows` (every revision), the lifecycle of `cckpi.breaches` and the ledger booked from them.
+
+Nothing here computes a KPI: window values are taken as published, the period value of a term is the sum of its
+windows' published numerators over the sum of their denominators (every KPI is a ratio of two sums), and penalties
+and escalations come from `streams.ledger`. HTML, CSV and PDF are views of this model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from streams.contracts.kpis import CATALOG, KpiSpec
+from streams.contracts.model import Contract, Term
+from streams.contracts.model import Escalation as EscalationRule
+from streams.core.batch import WHOLE
+from streams.core.records import WindowResult
+from streams.core.verdict import Status
+from streams.ledger import Escalation, LedgerEntry, build_ledger
+from streams.ledger.book import escalation_period, final_breaches
+from streams.report.digest import InputDigest, combined
+from streams.report.period import Period
+
+Attainment = Status | Literal["no_data"]
+Language = Literal["zh", "en"]
+
+MEASURES: dict[str, str] = {
+    "answer_rate": "offered", "service_level": "offered", "abandon_rate": "offered", "asa": "answered",
+    "avg_talk_time": "ended", "avg_handle_time": "ended", "first_response_within": "tickets",
+    "solved_or_updated_within": "tickets", "resolution_within": "tickets", "complaints_closed_within": "complaints",
+    "availability": "measured_seconds", "csat_average": "surveys", "nps": "surveys",
+}
+"""What the denominator of each KPI counts: the volume a window's record carries."""
+assert set(MEASURES) == set(CATALOG)
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Published:
+    """A record as read, and when it was published (the Kafka timestamp; unknown when computed in batch)."""
+
+    record: dict[str, Any]
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TermScope:
+    """One term for one scope (queue) over the period: its windows (latest revisions) and their sums."""
+
+    scope: str
+    windows: tuple[WindowResult, ...]
+    numerator: float
+    denominator: float
+    value: float | None
+    met: int
+    breached: int
+    insufficient: int
+
+    @property
+    def attainment(self) -> Attainment:
+        """breached if any window breached, met if any met, else insufficient volume (or no data at all)."""
+        if self.breached:
+            return "breached"
+        if self.met:
+            return "met"
+        return "insufficient_volume" if self.windows else "no_data"
+
+
+@dataclass(frozen=True)
+class TermResult:
+    """A contract term with its levels and its result per scope."""
+
+    term: Term
+    spec: KpiSpec
+    scopes: tuple[TermScope, ...]
+
+    @property
+    def attainment(self) -> Attainment:
+        """The worst attainment of its scopes (breached before insufficient volume before met)."""
+        found = {s.attainment for s in self.scopes}
+        for status in ("breached", "met", "insufficient_volume"):
+            if status in found:
+                return status
+        return "no_data"
+
+    @property
+    def windows(self) -> list[WindowResult]:
+        """Every window of every scope, by start then scope."""
+        return sorted((w for s in self.scopes for w in s.windows), key=lambda w: (w.window_start, w.scope))
+
+
+@dataclass(frozen=True)
+class BreachRow:
+    """A booked breach: the ledger entry and the evidence published with its final record."""
+
+    entry: LedgerEntry
+    numerator: float
+    denominator: float
+    since: str
+    sample: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TicketMiss:
+    """A ticket created in the period that missed a term's time limit (`kind: ticket` breach records)."""
+
+    term: str
+    ticket_id: str
+    created_at: str
+    deadline: str
+    settled_by: str
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    """How far a term (or the whole contract) is towards an escalation right at the end of the period."""
+
+    term: str | None
+    period: str
+    breaches: int
+    after_breaches: int
+    right: str
+    reached_by: str | None
+
+    @property
+    def reached(self) -> bool:
+        """True once the count reaches the contract's number of breaches."""
+        return self.breaches >= self.after_breaches
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A window changed after it closed: the revision before and after, and when the change was published."""
+
+    before: WindowResult
+    after: WindowResult
+    published_at: datetime | None
+    after_period_end: bool | None
+
+
+@dataclass(frozen=True)
+class VolumeColumn:
+    """Terms whose windows count the same contacts with the same result (e.g. offered calls), shown once."""
+
+    source: str
+    measure: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """Volume per channel (source) and queue, one column per distinct measure, from window denominators."""
+
+    columns: tuple[VolumeColumn, ...]
+    rows: tuple[tuple[str, str, tuple[float | None, ...]], ...]  # source, scope, one value per column
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything a statement shows, for one contract and period."""
+
+    contract: Contract
+    period: Period
+    language: Language
+    terms: tuple[TermResult, ...]
+    volumes: Volumes
+    breaches: tuple[BreachRow, ...]
+    ticket_misses: tuple[TicketMiss, ...]
+    totals: dict[str, Decimal]
+    escalations: tuple[EscalationState, ...]
+    escalations_reached: tuple[Escalation, ...]
+    revisions: tuple[Revision, ...]
+    inputs: tuple[InputDigest, ...]
+
+    @property
+    def digest(self) -> str:
+        """One sha256 over every input."""
+        return combined(self.inputs)
+
+
+def language_of(contract: Contract) -> Language:
+    """The contract's `language`, else zh when its name or parties are written in Chinese, else en."""
+    if contract.language:
+        return contract.language
+    text = contract.name + (contract.parties.client + contract.parties.vendor if contract.parties else "")
+    return "zh" if _CJK.search(text) else "en"
+
+
+def window_of(record: dict[str, Any]) -> WindowResult:
+    """The `cckpi.kpi-windows` record as the core's WindowResult (the same fields, without the key)."""
+    return WindowResult(**{f.name: record[f.name] for f in fields(WindowResult)})
+
+
+def _revisions(contract: Contract, period: Period, windows: Iterable[Published]) -> tuple[dict[str, WindowResult],
+                                                                                           list[Revision]]:
+    """Latest revision of each window of this contract in the period, and every change from one revision to the
+    next (replayed copies of the same revision count once)."""
+    history: dict[str, dict[int, tuple[WindowResult, datetime | None]]] = defaultdict(dict)
+    for p in windows:
+        r = p.record
+        if r.get("contract") != contract.id or not period.contains(r["window_start"]):
+            continue
+        w = window_of(r)
+        history[w.key].setdefault(w.revision, (w, p.at))
+    latest: dict[str, WindowResult] = {}
+    changes: list[Revision] = []
+    for key, revs in history.items():
+        ordered = [revs[n] for n in sorted(revs)]
+        latest[key] = ordered[-1][0]
+        for (before, _), (after, at) in pairwise(ordered):
+            changes.append(Revision(before, after, at, None if at is None else at >= period.end))
+    changes.sort(key=lambda c: (c.after.window_start, c.after.term, c.after.scope, c.after.revision))
+    return latest, changes
+
+
+def _term_scope(scope: str, windows: list[WindowResult]) -> TermScope:
+    windows.sort(key=lambda w: w.window_start)
+    numerator = sum(w.numerator for w in windows)
+    denominator = sum(w.denominator for w in windows)
+    count = {s: sum(w.status == s for w in windows) for s in ("met", "breached", "insufficient_volume")}
+    return TermScope(scope, tuple(windows), numerator, denominator, numerator / denominator if denominator else None,
+                     count["met"], count["breached"], count["insufficient_volume"])
+
+
+def _terms(contract: Contract, latest: dict[str, WindowResult]) -> tuple[TermResult, ...]:
+    by_term: dict[str, dict[str, list[WindowResult]]] = defaultdict(lambda: defaultdict(list))
+    for w in latest.values():
+        by_term[w.term][w.scope].append(w)
+    results = []
+    for term in contract.terms:
+        spec = CATALOG[term.kpi]
+        expected = contract.queues_of(term) if spec.source == "calls" else [WHOLE]
+        scopes = list(dict.fromkeys([*expected, *sorted(by_term[term.id])]))
+        results.append(TermResult(term, spec, tuple(_term_scope(s, by_term[term.id][s]) for s in scopes)))
+    return tuple(results)
+
+
+def _volumes(terms: Sequence[TermResult]) -> Volumes:
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for t in terms:
+        sums = tuple((s.scope, s.denominator if s.windows else None) for s in t.scopes)
+        groups.setdefault((t.spec.source, MEASURES[t.term.kpi], sums), []).append(t.term.id)
+    columns = tuple(VolumeColumn(source, measure, tuple(ids)) for (source, measure, _), ids in groups.items())
+    cells: dict[tuple[str, str], dict[int, float | None]] = defaultdict(dict)
+    for n, (source, _, sums) in enumerate(groups):
+        for scope, value in sums:
+            cells[(source, scope)][n] = value
+    rows = tuple((source, scope, tuple(values.get(n) for n in range(len(columns))))
+                 for (source, scope), values in cells.items())
+    return Volumes(columns, rows)
+
+
+def _escalation_states(contract: Contract, period: Period, entries: Sequence[LedgerEntry],
+                       reached: Sequence[Escalation]) -> tuple[EscalationState, ...]:
+    """Count breaches towards each escalation rule in the escalation periods the statement period touches."""
+    rules: list[tuple[str | None, EscalationRule]] = [(t.id, t.escalation) for t in contract.terms if t.escalation]
+    if contract.escalation:
+        rules.append((None, contract.escalation))
+    first = period.start.isoformat()
+    states = []
+    for term, rule in rules:
+        mine = [e for e in entries if term is None or e.term == term]
+        labels = dict.fromkeys([escalation_period(first, rule.within)] + [
+            escalation_period(e.window_start, rule.within) for e in mine if period.contains(e.window_start)])
+        for label in labels:
+            counted = [e for e in mine if escalation_period(e.window_start, rule.within) == label
+                       and datetime.fromisoformat(e.window_start) < period.end]
+            by = next((x.reached_by for x in reached if x.term == term and x.period == label), None)
+            states.append(EscalationState(term, label, len(counted), rule.after_breaches, rule.right, by))
+    return tuple(states)
+
+
+def _ticket_misses(contract: Contract, period: Period, breaches: Iterable[dict[str, Any]]) -> tuple[TicketMiss, ...]:
+    tz = ZoneInfo(contract.timezone)
+    seen: dict[str, TicketMiss] = {}
+    for r in breaches:
+        if r.get("kind") != "ticket" or r.get("contract") != contract.id:
+            continue
+        local = datetime.fromisoformat(r["created_at"]).astimezone(tz).isoformat()
+        if period.contains(local):
+            seen.setdefault(r["breach_id"], TicketMiss(r["term"], r["ticket_id"], r["created_at"], r["deadline"],
+                                                       r["settled_by"]))
+    return tuple(sorted(seen.values(), key=lambda m: (m.created_at, m.term, m.ticket_id)))
+
+
+def build_statement(contract: Contract, period: Period, windows: Iterable[Published],
+                    breaches: Sequence[dict[str, Any]], inputs: Sequence[InputDigest]) -> Statement:
+    """The statement of a contract for a period from published window records (every revision, replays allowed)
+    and breach records; windows belong to the period they start in, as in the ledger."""
+    latest, revisions = _revisions(contract, period, windows)
+    terms = _terms(contract, latest)
+    ledger = build_ledger(breaches, [contract])
+    evidence = {r["breach_id"]: r for r in final_breaches(breaches)}
+    entries = [e for e in ledger.entries if period.contains(e.window_start)]
+    rows = tuple(BreachRow(e, evidence[e.breach_id]["numerator"], evidence[e.breach_id]["denominator"],
+                           evidence[e.breach_id].get("since", ""), tuple(evidence[e.breach_id].get("sample", ())))
+                 for e in entries)
+    booked = {e.breach_id for e in entries}
+    reached = tuple(x for x in ledger.escalations if x.reached_by in booked)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, month, currency), amount in sorted(ledger.totals().items()):
+        if period.contains(month + "-01"):
+            totals[currency] += amount
+    return Statement(
+        contract=contract, period=period, language=language_of(contract), terms=terms, volumes=_volumes(terms),
+        breaches=rows, ticket_misses=_ticket_misses(contract, period, breaches), totals=dict(totals),
+        escalations=_escalation_states(contract, period, ledger.entries, ledger.escalations),
+        escalations_reached=reached, revisions=tuple(revisions), inputs=tuple(inputs))
