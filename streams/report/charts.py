@@ -12,6 +12,8 @@ from streams.report.labels import fmt_count, fmt_value
 
 STATUS_COLORS = {"met": "#2e7d32", "breached": "#c62828", "insufficient_volume": "#9e9e9e"}
 SERIES_COLORS = ("#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e", "#37474f")
+_HALO = 'stroke="white" stroke-width="3" paint-order="stroke"'
+"""A white outline that keeps labels readable over lines and bars."""
 _W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 600, 210, 60, 96, 14, 28
 
 
@@ -46,25 +48,31 @@ def _y_range(values: Sequence[float], levels: Levels) -> tuple[float, float]:
     return lo, hi
 
 
-def _frame(lo: float, hi: float, levels: Levels, y_of: Callable[[float], float]) -> list[str]:
-    """Horizontal grid with value ticks, and the threshold and warning lines."""
+def _levels(levels: Levels, y_of: Callable[[float], float]) -> tuple[list[str], list[str]]:
+    """The threshold and warning lines, and their labels (drawn last, over the data)."""
+    lines, labels = [], []
+    for level, color, text in ((levels.threshold, "#c62828", levels.threshold_label),
+                               (levels.warning, "#f9a825", None)):
+        if level is None:
+            continue
+        y = y_of(level)
+        lines.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" '
+                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+        if text:
+            labels.append(f'<text x="{_W - _RIGHT - 4}" y="{y - 4:.1f}" text-anchor="end" font-size="11" '
+                          f'fill="{color}" {_HALO}>{escape(text)} {escape(fmt_value(level, levels.unit))}</text>')
+    return lines, labels
+
+
+def _grid(lo: float, hi: float, unit: str, y_of: Callable[[float], float]) -> list[str]:
+    """Horizontal grid lines with value ticks."""
     parts = []
     for i in range(5):
         v = lo + (hi - lo) * i / 4
         y = y_of(v)
         parts.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>'
                      f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
-                     f'{escape(fmt_value(v, levels.unit))}</text>')
-    for level, color, text in ((levels.threshold, "#c62828", levels.threshold_label),
-                               (levels.warning, "#f9a825", None)):
-        if level is None:
-            continue
-        y = y_of(level)
-        parts.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" '
-                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
-        if text:
-            parts.append(f'<text x="{_W - _RIGHT - 4}" y="{y - 4:.1f}" text-anchor="end" font-size="11" '
-                         f'fill="{color}">{escape(text)} {escape(fmt_value(level, levels.unit))}</text>')
+                     f'{escape(fmt_value(v, unit))}</text>')
     return parts
 
 
@@ -86,7 +94,8 @@ def line_chart(series: Sequence[tuple[str, Sequence[Point]]], start: datetime, e
     def y_of(v: float) -> float:
         return _TOP + (hi - min(max(v, lo), hi)) / ((hi - lo) or 1.0) * (_H - _TOP - _BOTTOM)
 
-    parts = _frame(lo, hi, levels, y_of)
+    lines, labels = _levels(levels, y_of)
+    parts = _grid(lo, hi, levels.unit, y_of) + lines
     days = max(1, round(span / 86400 / 8))
     tick = start
     while tick < end:
@@ -106,7 +115,7 @@ def line_chart(series: Sequence[tuple[str, Sequence[Point]]], start: datetime, e
         y = _TOP + 8 + n * 15
         parts.append(f'<rect x="{_W - _RIGHT + 8}" y="{y + 14}" width="10" height="3" fill="{color}"/>'
                      f'<text x="{_W - _RIGHT + 22}" y="{y + 19}" font-size="11" fill="#333">{escape(name)}</text>')
-    return _svg(parts, _H, title)
+    return _svg(parts + labels, _H, title)
 
 
 def bar_chart(bars: Sequence[tuple[str, float | None, str]], levels: Levels | None, unit: str, title: str) -> str:
@@ -131,7 +140,7 @@ def bar_chart(bars: Sequence[tuple[str, float | None, str]], levels: Levels | No
         if value is not None:
             parts.append(f'<rect x="{_LEFT}" y="{y + 3}" width="{x_of(value) - _LEFT:.1f}" height="{row - 6}" '
                          f'fill="{color}" opacity="0.85"/>'
-                         f'<text x="{x_of(value) + 4:.1f}" y="{y + 15}" font-size="11" fill="#333">'
+                         f'<text x="{x_of(value) + 4:.1f}" y="{y + 15}" font-size="11" fill="#333" {_HALO}>'
                          f'{escape(text)}</text>')
     if levels is not None:
         x = x_of(levels.threshold)

@@ -30,7 +30,8 @@ code, .digest { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; wor
 .matrix td { font-size: 12px; padding: 1px 5px; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 18px; }
 .charts figure { margin: 0; } .charts figcaption { font-weight: 600; font-size: 13px; margin: 6px 0 2px; }
-svg { width: 100%; height: auto; } td.time { white-space: nowrap; } td.ids code { font-size: 10px; }
+svg { width: 100%; height: auto; } .single { max-width: 600px; }
+td.time { white-space: nowrap; } td.ids code { font-size: 10px; }
 @page { size: A4; margin: 12mm; } @media print { body { margin: 0; max-width: none; } svg { max-width: 100%; } }
 """
 
@@ -162,7 +163,8 @@ def _volumes(s: Statement) -> str:
     parts = [f"<h2>{escape(label('volumes', lang))}</h2>"]
     first = v.columns[0]
     bars = [(scope, values[0], "") for source, scope, values in v.rows if source == first.source]
-    parts.append(bar_chart(bars, None, "count", f"{label('volumes', lang)}: {label(first.measure, lang)}"))
+    chart = bar_chart(bars, None, "count", f"{label('volumes', lang)}: {label(first.measure, lang)}")
+    parts.append(f'<div class="single">{chart}</div>')
     header = [label("channel", lang), label("queue", lang)] + [
         f"{escape(label(c.measure, lang))}<br><span class='note'>{escape(', '.join(c.terms))}</span>"
         for c in v.columns]
