@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import typer
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -166,7 +167,12 @@ def report_command(
     out.mkdir(parents=True, exist_ok=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as progress:
         if from_topic:
-            records = _from_topics(loaded, broker, timeout, progress)
+            try:
+                records = _from_topics(loaded, broker, timeout, progress)
+            except (KafkaError, OSError) as exc:  # TimeoutError included: the topic was not read to its end
+                err.print(f"error: reading {broker}: {exc!r}", style="red", highlight=False, markup=False,
+                          soft_wrap=True)
+                raise typer.Exit(2) from None
         else:
             records = _from_batch(loaded, events, source, files, timezone, err, progress)
         task = progress.add_task("write statement", total=None)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from streams.brokers import free_port
 from streams.cli.main import app
 from streams.cli.schema import contract_schema
 from streams.contracts import parse_contract
@@ -199,6 +200,9 @@ def test_report_input_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert neither.exit_code == 2 and "--from-topic" in neither.stderr
     both = runner.invoke(app, [*base, "--period", "2026-10", "--from-topic", "--events", str(events)])
     assert both.exit_code == 2 and "not both" in both.stderr
+    no_broker = runner.invoke(app, [*base, "--period", "2026-10", "--from-topic", "--broker",
+                                    f"127.0.0.1:{free_port()}"])
+    assert no_broker.exit_code == 2 and "error: reading" in no_broker.stderr
     monkeypatch.setenv("PATH", str(tmp_path))  # no chromium anywhere
     no_browser = runner.invoke(app, [*base, "--period", "2026-10", "--events", str(events), "--pdf"])
     assert no_browser.exit_code == 2 and "apt-get install chromium" in no_browser.stderr
