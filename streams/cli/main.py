@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import calendar, contracts, dashboards, grafana, schema
+from streams.cli import calendar, contracts, dashboards, forecast, grafana, schema
 from streams.cli.compute import compute_command
 from streams.cli.demo import demo
 from streams.cli.ledger import ledger_command
@@ -25,6 +25,7 @@ app.add_typer(contracts.app, name="contracts")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(grafana.app, name="grafana")
 app.add_typer(dashboards.app, name="dashboards")
+app.add_typer(forecast.app, name="forecast")
 app.command("worker")(worker)
 app.command("simulate")(simulate_command)
 app.command("compute")(compute_command)

@@ -6,9 +6,11 @@ handle time (talk + hold + wrap of call.ended) and mean patience (total queue wa
 over the number abandoned: the estimator of an exponential patience with answered calls as censored) smoothed over
 ~an hour. Staffing: agents whose last state event is `agent.ready`. A queue without agent events gets no forecast.
 
-Projection: the rest of the open window at the current arrival rate with the predicted value; when that misses
-the threshold, a forecast warning (a `BreachUpdate` with basis forecast) is raised, and recovered when it no longer
-does or the window ends. Short abandons (`short_abandon_seconds`) are not modelled.
+Projection: the open window's value after the next interval (30 minutes, or at the window's end if sooner) if the
+calls expected in it at the current arrival rate go as predicted; when that misses the threshold (with the term's
+`min_volume` reached), a forecast warning (a `BreachUpdate` with basis forecast) is raised, and recovered when it no
+longer does or the window ends. The budget looks at the whole rest of the window. Short abandons
+(`short_abandon_seconds`) are not modelled.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ MATERIAL_ABANDON = 0.03
 """Erlang A is used when at least this share of recent calls abandoned (and a patience can be estimated)."""
 HORIZON_SECONDS = 1800.0
 """The "next interval" a forecast is about (its expected contacts), e.g. "the next 30 minutes"."""
+PROJECTION_SECONDS = HORIZON_SECONDS
+"""How far ahead the projection looks: the window's value after this long (or at its end, if sooner) if the calls
+to come go as predicted."""
 MAX_CATCH_UP = 24 * 60
 """Minutes after which smoothed sums have decayed to nothing (a long quiet gap is not looped minute by minute)."""
 
@@ -149,7 +154,8 @@ class Load:
 
 def current_load(load: QueueLoad) -> Load | None:
     """The smoothed inputs, or None while there is too little to go on (no staffing, arrivals or handle times)."""
-    if not load.agents or load.weight < MIN_HISTORY_MINUTES or load.handled < 1 or load.arrivals <= 0:
+    if (not load.agents or load.weight < MIN_HISTORY_MINUTES or load.handled < 1 or load.handle <= 0
+            or load.arrivals <= 0):
         return None
     finished = load.answered + load.abandoned
     material = finished > 0 and load.abandoned / finished >= MATERIAL_ABANDON and load.waited > 0
@@ -230,20 +236,20 @@ class Forecaster:
         else:
             predicted = None
         num, den = (agg.num, agg.den) if agg is not None else (0.0, 0.0)
-        remaining = rate * max(0.0, end - now)
-        if t.kpi == "asa":  # averages over answered calls only
-            remaining *= 1.0 - base.abandon_rate
+        answered = 1.0 - base.abandon_rate if t.kpi == "asa" else 1.0  # ASA averages over answered calls only
+        remaining = rate * max(0.0, end - now) * answered
         budget = period_budget(num, den, t.threshold, kind.higher_is_better, kind.unit == "ratio", remaining)
+        ahead = rate * min(max(0.0, end - now), PROJECTION_SECONDS) * answered
         projected = None
-        if predicted is not None and math.isfinite(predicted) and den + remaining > 0:
-            projected = (num + predicted * remaining) / (den + remaining)
+        if predicted is not None and math.isfinite(predicted) and den + ahead > 0:
+            projected = (num + predicted * ahead) / (den + ahead)
         elif predicted is not None and not math.isfinite(predicted):
             projected = predicted
-        at_risk = projected is not None and den + remaining >= t.min_volume and (
+        at_risk = projected is not None and den + ahead >= t.min_volume and (
             projected < t.threshold if kind.higher_is_better else projected > t.threshold)
         iso = term.window.iso
         return TermForecast(term.contract, t.id, t.kpi, kind.unit, iso(start), iso(end), t.threshold, predicted,
-                            projected, needed, budget.contacts, budget.needed_value, remaining, at_risk)
+                            projected, needed, budget.contacts, budget.needed_value, remaining, at_risk, ahead)
 
     @staticmethod
     def _alert(load: QueueLoad, term: CompiledTerm, scope: str, tf: TermForecast, agg: WindowAgg | None,

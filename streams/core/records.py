@@ -169,7 +169,7 @@ class TermForecast:
     predicted: float | None
     """The KPI over the next interval at the current staffing (None where the model says nothing, e.g. talk time)."""
     projected: float | None
-    """The window's value at its end if the rest of it goes as predicted."""
+    """The window's value after the next interval (or at its end, if sooner) if the calls in it go as predicted."""
     agents_needed: int | None
     """Fewest agents that meet the threshold in the next interval (service level and ASA terms)."""
     budget_contacts: int | None
@@ -180,6 +180,8 @@ class TermForecast:
     """Contacts expected until the window's end at the current arrival rate."""
     at_risk: bool
     """The projection misses the threshold: a forecast warning is (or stays) raised."""
+    expected_next: float = 0.0
+    """Contacts expected in the next interval (what the projection adds)."""
 
 
 @dataclass(frozen=True)
