@@ -227,10 +227,43 @@ def operations_wall(used: dict[str, list[Use]]) -> Json | None:
                          unit="none", decimals=0, minimum=0,
                          description="Calls offered and not yet answered or abandoned, per queue.")
     grid.row([waiting, breach_state(f"{CONTRACT}, {SCOPE}", "{{scope}} · {{term}}")], height=8)
+    if "service_level" in used:
+        grid.row(forecast_panels(used["service_level"]), height=8)
     return dashboard(UIDS["operations-wall.json"], "运营监控墙 Operations wall",
                      "Live call KPIs per queue against the contract: period-to-date values, threshold lines, "
                      "breach colouring, calls waiting.", grid.panels, [contract_variable(), scope_variable(calls)],
                      tags=[*TAGS, "operations"], refresh="10s", time_from="now-3h")
+
+
+def forecast_panels(uses: Sequence[Use]) -> list[Json]:
+    """Breach forecasts (streams.core.forecast): the next interval's service level at the current staffing against
+    the contract line, agents staffed against agents needed, and what the period can still absorb."""
+    spec = CATALOG["service_level"]
+    default, overrides = term_thresholds(spec, uses)
+    predicted = timeseries(
+        "预测服务水平 Forecast service level",
+        [target(f"cckpi_forecast_service_level_ratio{{{CONTRACT}, {SCOPE}}}", "{{scope}} · {{term}}", "A"),
+         target(f"{level_metric(spec, 'threshold')}{{{CONTRACT}}}", f"{THRESHOLD_PREFIX} · {{{{term}}}}", "B")],
+        unit=UNITS["ratio"], decimals=1, thresholds=default, overrides=[*overrides, *contract_line_overrides()],
+        minimum=0.0, maximum=1.0, threshold_area=True,
+        description=describe(spec, uses, "Service level the queue model (Erlang C, or Erlang A when callers "
+                             "abandon) predicts for the next 30 minutes from the smoothed arrival rate, handle "
+                             "time and the agents ready now; the dashed line is the contract's threshold."))
+    agents = timeseries(
+        "坐席 Agents staffed / needed",
+        [target(f"cckpi_forecast_agents_staffed{{{SCOPE}}}", "{{scope}} · staffed", "A"),
+         target(f"max by (scope) (cckpi_forecast_agents_needed{{{CONTRACT}, {SCOPE}}})", "{{scope}} · needed", "B")],
+        unit="none", decimals=0, minimum=0,
+        description="Agents ready to take calls (agent state events) and the fewest agents that meet the "
+                    "strictest service level or ASA term of the queue in the next 30 minutes.")
+    budget = stat(
+        "余量 Budget: bad contacts left",
+        [target(f"cckpi_forecast_budget_contacts{{{CONTRACT}, {SCOPE}}}", "{{scope}} · {{term}}")],
+        unit="none", decimals=0, thresholds=steps((RED, None), (ORANGE, 0), (GREEN, 10)),
+        description="Ratio terms: how many more bad contacts (late, abandoned) the open window can absorb before "
+                    "its target is out of reach, with the calls expected until its end at the current rate; "
+                    "negative: out of reach even if every other call is good.")
+    return [predicted, agents, budget]
 
 
 def attainment_bars(spec: KpiSpec, uses: Sequence[Use]) -> Json:

@@ -144,7 +144,9 @@ def test_panels_follow_the_kpi_kinds_the_contracts_use() -> None:
     wall = [p["title"] for p in boards["operations-wall.json"]["panels"]]
     assert wall == ["接通率 Answer rate · 本期 Period to date", "服务水平 Service level · 本期 Period to date",
                     "平均应答速度 ASA · 本期 Period to date", "排队来电 Calls waiting", "接通率 Answer rate",
-                    "服务水平 Service level", "平均应答速度 ASA", "排队来电 Calls waiting", "违约状态 Breach state"]
+                    "服务水平 Service level", "平均应答速度 ASA", "排队来电 Calls waiting", "违约状态 Breach state",
+                    "预测服务水平 Forecast service level", "坐席 Agents staffed / needed",
+                    "余量 Budget: bad contacts left"]
     fixture = build_dashboards([load_contract(FIXTURE)])
     tickets = [p["title"] for p in fixture["ticket-slas.json"]["panels"]]
     assert "首次响应及时率 First response in time" in tickets and "解决及时率 Resolution in time" in tickets
@@ -408,3 +410,13 @@ def test_open_tickets_by_time_left_and_counters_start_at_zero() -> None:
     sends = [(topics.KPI_WINDOWS, b"k", b"v"), (topics.BREACHES, b"k", b"v"), (topics.KPI_WINDOWS, b"k", b"v")]
     observe_close_delay(metrics, sends, consumed=0.0)
     assert sample(metrics, "cckpi_window_close_delay_seconds_count") == 2
+
+
+def test_forecast_panels_query_metrics_the_worker_registers() -> None:
+    from streams.sinks.metrics import Metrics
+
+    board = build_dashboards([load_contract(DEMO)])["operations-wall.json"]
+    exprs = [t["expr"] for p in board["panels"] if "forecast" in json.dumps(p["targets"]) for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"cckpi_forecast_[a-z_]+", e)}
+    registered = {metric.name for metric in Metrics().registry.collect()}
+    assert used and used <= registered
