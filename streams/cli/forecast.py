@@ -172,7 +172,10 @@ def backtest_command(
         result: Backtest = backtest(events, terms, on_event)
         progress.update(task, completed=result.events, total=result.events)
     scores = [result.score(rule) for rule in RULES]
-    report = _report(scores, kpis) | {"events": result.events, "forecasts": result.forecasts}
+    cal = result.calibration()
+    report = _report(scores, kpis) | {"events": result.events, "forecasts": result.forecasts, "calibration": {
+        "intervals": cal.intervals, "mean_predicted_service_level": cal.mean_predicted,
+        "mean_realised_service_level": cal.mean_realised, "mean_absolute_error": cal.mean_absolute_error}}
     if format is Format.json:
         typer.echo(orjson.dumps(report).decode())
         return
@@ -183,6 +186,11 @@ def backtest_command(
         table.add_row(s.rule, str(s.warned), str(s.breaches), str(s.hits), str(s.warned - s.hits),
                       _pct(s.precision), _pct(s.recall), _hours(s.median_lead_seconds),
                       _hours(s.median_ahead_seconds))
-    Console().print(table)
+    out = Console()
+    out.print(table)
     for rule, text in RULES.items():
-        Console().print(f"[bold]{rule}[/]: {text}")
+        out.print(f"[bold]{rule}[/]: {text}")
+    if cal.intervals:
+        out.print(f"calibration: over {cal.intervals:,} half hours with 20+ calls the next-interval service level "
+                  f"was predicted at {_pct(cal.mean_predicted)} on average, {_pct(cal.mean_realised)} realised "
+                  f"(mean absolute error {_pct(cal.mean_absolute_error)})")

@@ -19,7 +19,7 @@ from streams.core.batch import Engine
 from streams.core.kpis import KPIS
 from streams.core.records import BreachUpdate, Output, QueueForecast, WindowResult
 from streams.core.terms import TermIndex
-from streams.models.events import AgentLoggedIn, AgentLoggedOut, AgentReady, CallAnswered, Event
+from streams.models.events import AgentLoggedIn, AgentLoggedOut, AgentReady, CallAbandoned, CallAnswered, Event
 
 STAFFING_INTERVAL = 1800.0
 
@@ -119,12 +119,49 @@ class Score:
 
 
 @dataclass
+class Calibration:
+    """Predicted against realised service level per staffing interval (30 minutes) with enough calls."""
+
+    intervals: int
+    mean_predicted: float | None
+    mean_realised: float | None
+    mean_absolute_error: float | None
+
+
+@dataclass
 class Backtest:
-    """All windows of the backtested terms, with their signals."""
+    """All windows of the backtested terms, with their signals, and the model's calibration."""
 
     windows: dict[tuple[str, str, str], Window] = field(default_factory=dict)
     forecasts: int = 0
     events: int = 0
+    predicted: dict[tuple[str, str, int], list[float]] = field(default_factory=dict)
+    """(term, scope, interval) -> service levels predicted by the forecasts made in it."""
+    realised: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
+    """(term, scope, interval of the offer) -> [calls answered within the target, calls]."""
+
+    def observe(self, event: Event, terms: TermIndex) -> None:
+        """Count an answered or abandoned call in the realised service level of its interval."""
+        if not isinstance(event, CallAnswered | CallAbandoned):
+            return
+        slot = int(event.offered_at.timestamp() // STAFFING_INTERVAL)
+        for term in terms.for_queue(event.queue):
+            t = term.term
+            if t.kpi != "service_level":
+                continue
+            counts = self.realised.setdefault((t.id, event.queue, slot), [0, 0])
+            within = event.wait_seconds <= (t.answer_within_seconds or 0)
+            counts[0] += within and (isinstance(event, CallAnswered) or bool(t.abandons_within_target_good))
+            counts[1] += 1
+
+    def calibration(self, min_calls: int = 20) -> Calibration:
+        """How close the next-interval predictions came to what the interval then did."""
+        pairs = [(sum(p) / len(p), self.realised[key][0] / self.realised[key][1])
+                 for key, p in self.predicted.items() if key in self.realised and self.realised[key][1] >= min_calls]
+        if not pairs:
+            return Calibration(0, None, None, None)
+        return Calibration(len(pairs), statistics.mean(p for p, _ in pairs), statistics.mean(r for _, r in pairs),
+                           statistics.mean(abs(p - r) for p, r in pairs))
 
     def take(self, out: Output) -> None:
         """Record one output of the engine."""
@@ -132,6 +169,9 @@ class Backtest:
             self.forecasts += 1
             at = datetime.fromisoformat(out.at).timestamp()
             for t in out.terms:
+                if t.kpi == "service_level" and t.predicted is not None:
+                    self.predicted.setdefault((t.term, out.scope, int(at // STAFFING_INTERVAL)), []).append(
+                        t.predicted)
                 w = self._window(t.term, out.scope, t.window_start, t.window_end)
                 higher = KPIS[t.kpi].higher_is_better
                 missed = t.predicted is not None and (t.predicted < t.threshold if higher else
@@ -180,6 +220,7 @@ def backtest(events: Iterable[Event], terms: TermIndex, on_event: Callable[[Even
     result = Backtest()
     for event in events:
         result.events += 1
+        result.observe(event, terms)
         for out in engine.ingest(event):
             result.take(out)
         if on_event is not None:

@@ -61,6 +61,11 @@ def test_scores_agree_with_the_windows_the_core_closes() -> None:
         assert all(0 < lead <= 900 for lead in score.lead_seconds)  # warned inside the 15-minute window
     forecast = result.score("forecast")
     assert forecast.recall is not None and forecast.recall >= 0.5  # the staffing dip is seen coming
+    cal = result.calibration()  # the simulator is the model's own queue: predictions close to what happened
+    assert cal.intervals >= 8 and cal.mean_absolute_error is not None and cal.mean_absolute_error < 0.15
+    realised = sum(n for n, _ in result.realised.values()) / sum(d for _, d in result.realised.values())
+    windows = sum(r.numerator for r in closed) / sum(r.denominator for r in closed)
+    assert abs(realised - windows) < 0.02  # the same calls the windows judge (short abandons aside)
 
 
 def bank_file(path: Path, hours: int) -> None:
@@ -122,6 +127,7 @@ terms:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert [r["rule"] for r in report["rules"]] == ["forecast", "interval", "observed"]
     assert report["forecasts"] > 200 and report["kpis"] == ["service_level"]
+    assert report["calibration"]["intervals"] >= 6
     for r in report["rules"]:
         assert r["breached_windows"] >= 1 and r["false_alarms"] == r["warned_windows"] - r["warned_and_breached"]
     table = runner.invoke(app, ["forecast", "backtest", "-c", str(contract), "--source", "anonymous-bank", str(data)])
