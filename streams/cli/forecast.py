@@ -117,7 +117,8 @@ def _report(scores: list[Score], kpis: set[str]) -> dict[str, Any]:
         "rule": s.rule, "description": RULES[s.rule], "warned_windows": s.warned, "warned_and_breached": s.hits,
         "breached_windows": s.breaches, "precision": s.precision, "recall": s.recall,
         "false_alarms": s.warned - s.hits, "median_lead_seconds": s.median_lead_seconds,
-        "median_ahead_of_observed_seconds": s.median_ahead_seconds} for s in scores]}
+        "median_ahead_of_observed_seconds": s.median_ahead_seconds,
+        "warned_before_observed_breach": s.before_observed} for s in scores]}
 
 
 @app.command("backtest")
@@ -134,7 +135,8 @@ def backtest_command(
 ) -> None:
     """Replay recorded calls through the core in batch and score the forecast warnings against the windows that
     really breached: precision (warned windows that breached), recall (breached windows that were warned) and
-    median lead time (from the first warning to the window's end, and to when the observed value crossed).
+    median lead time (from the first warning to the window's end, and to when the observed value crossed;
+    `earlier`: breached windows warned before the observed value crossed the threshold).
 
     Sources without agent state events (anonymous-bank) get their staffing estimated per interval: the distinct
     agents (`server`) who answered a call of the queue in it, ready from the interval's start.
@@ -180,12 +182,12 @@ def backtest_command(
         typer.echo(orjson.dumps(report).decode())
         return
     table = Table("rule", "warned", "breached", "hits", "false alarms", "precision", "recall", "median lead",
-                  "ahead of observed", title=f"Forecast backtest: {', '.join(sorted(kpis))} terms, "
+                  "ahead of observed", "earlier", title=f"Forecast backtest: {', '.join(sorted(kpis))} terms, "
                   f"{result.events:,} events, {result.forecasts:,} forecasts")
     for s in scores:
         table.add_row(s.rule, str(s.warned), str(s.breaches), str(s.hits), str(s.warned - s.hits),
                       _pct(s.precision), _pct(s.recall), _hours(s.median_lead_seconds),
-                      _hours(s.median_ahead_seconds))
+                      _hours(s.median_ahead_seconds), str(s.before_observed))
     out = Console()
     out.print(table)
     for rule, text in RULES.items():

@@ -4,7 +4,7 @@ really breached, and how often did it warn for nothing?
 Sources without agent state events (the anonymous-bank files) get their staffing estimated: for every interval
 (30 minutes), the distinct agents who answered a call of a queue in it are taken as that queue's staffed agents,
 logged in and ready from the interval's start (as a roster would say); an agent who answered calls of several
-queues counts in the one they answered most.
+queues counts in each.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ STAFFING_INTERVAL = 1800.0
 
 
 def with_estimated_staffing(events: Iterable[Event], interval: float = STAFFING_INTERVAL,
-                            one_queue: bool = True) -> Iterator[Event]:
+                            one_queue: bool = False) -> Iterator[Event]:
     """The events with agent state events added at each interval's start: whoever answers a call of a queue in
-    the interval is logged in and ready for it, whoever does not is logged out. Needs events in time order."""
+    the interval is logged in and ready for it, whoever does not is logged out. Needs events in time order.
+
+    `one_queue` counts an agent who answered several queues only in the one they answered most (on the 1999 bank
+    data this did worse: precision 76% against 82%, so the default counts them in each)."""
     staffed: dict[str, set[str]] = {}
     buffer: list[Event] = []
     current: float | None = None
@@ -111,6 +114,11 @@ class Score:
     def median_lead_seconds(self) -> float | None:
         """Median time from the first warning to the end of a breached window."""
         return statistics.median(self.lead_seconds) if self.lead_seconds else None
+
+    @property
+    def before_observed(self) -> int:
+        """Warned breached windows whose first warning came before the observed value crossed the threshold."""
+        return sum(ahead > 0 for ahead in self.ahead_of_observed)
 
     @property
     def median_ahead_seconds(self) -> float | None:
