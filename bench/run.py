@@ -1,0 +1,217 @@
+"""`python -m bench run`: one benchmark run against a real Apache Kafka broker it starts itself.
+
+Steps: produce the anonymous-bank workload once; time the raw consumer, the Quix Streams application, one cckpi
+worker and two cckpi workers on it (each its own consumer group); append shifted copies up to the large count and
+sample a fresh worker's RSS along it; then, on a fresh broker, latency at a steady rate from the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import cckpi_run, consumers, latency, machine, metrics, procs, report, steady, workload
+from bench.kafka import create_topic, end_offsets
+from bench.timing import rate
+from streams.app import topics
+from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
+from streams.contracts.loader import load_contracts
+from streams.core.terms import compile_terms
+
+STEPS = ("raw", "quix", "cckpi", "two", "rss", "latency")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run and how much of it."""
+
+    fraction: float = 1.0
+    """Share of the anonymous-bank events to use (1: all, about 0.85 million)."""
+    large: int = 5_000_000
+    """Events in the RSS run (the workload and its shifted copies)."""
+    latency_seconds: float = 60.0
+    latency_rate: float = 2000.0
+    latency_speed: float = 21600.0
+    """Simulated seconds per wall second in the latency run (21,600: a simulated day every 4 s)."""
+    skip: tuple[str, ...] = ()
+    out: Path = Path(__file__).parent / "results.json"
+    quick: bool = False
+
+
+def progress_bar(console: Console) -> Progress:
+    """The progress display used for every long step."""
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console)
+
+
+@contextmanager
+def broker(num_partitions: int = 4, initial_rebalance_delay_ms: int = 3000) -> Iterator[ApacheKafkaBroker]:
+    """A real Apache Kafka broker for the duration of the block."""
+    ensure_kafka_jars()
+    # A new group's first assignment waits 3 s for more members: two workers started together share it at once.
+    b = ApacheKafkaBroker(num_partitions=num_partitions, heap="2g",
+                          config={"group.initial.rebalance.delay.ms": initial_rebalance_delay_ms})
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def run(opts: Options, console: Console) -> dict[str, Any]:
+    """Every step of the benchmark; returns (and writes to `opts.out`) the results."""
+    results: dict[str, Any] = {"quick": opts.quick, "machine": machine.info(),
+                                "worker_commit": machine.worker_commit(),
+                                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    work = Path(tempfile.mkdtemp(prefix="cckpi-bench-"))
+    try:
+        with progress_bar(console) as bar:
+            with broker() as kafka:
+                _throughput(kafka.bootstrap, opts, work, bar, results)
+                _save(opts.out, results)
+            if "latency" not in opts.skip:
+                with broker() as kafka:
+                    _latency(kafka.bootstrap, opts, work, bar, results)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    _save(opts.out, results)
+    return results
+
+
+def _save(out: Path, results: dict[str, Any]) -> None:
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def _task(bar: Progress, description: str, total: float | None) -> Callable[..., None]:
+    """A progress task and a function that updates it (`completed`, optional `note`)."""
+    task = bar.add_task(description, total=total, note="")
+
+    def update(completed: float | None = None, note: str = "", done: bool = False) -> None:
+        if done:  # stops the task's clock
+            bar.update(task, total=max(completed or 1, 1), completed=max(completed or 1, 1), note=note)
+            bar.stop_task(task)
+        else:
+            bar.update(task, completed=completed, note=note)
+    return update
+
+
+def _throughput(bootstrap: str, opts: Options, work: Path, bar: Progress, results: dict[str, Any]) -> None:
+    """Produce the workload, then time each consumer on it; then the large RSS run."""
+    read = _task(bar, "reading anonymous-bank months", None)
+    base = workload.base_events(fraction=opts.fraction)
+    read(len(base), f"{len(base):,} events", done=True)
+    create_topic(bootstrap, topics.CALLS, 4)
+    sent = _task(bar, "producing the workload", len(base))
+    t0 = time.monotonic()
+    workload.produce(bootstrap, topics.CALLS, base, on_progress=lambda n: sent(n))
+    sent(len(base), "", done=True)
+    produce_s = time.monotonic() - t0
+    counts = end_offsets(bootstrap, topics.CALLS)
+    events = sum(counts.values())
+    results.update(events=events, produce_events_per_s=round(events / produce_s),
+                   partition_counts={str(p): n for p, n in sorted(counts.items())},
+                   two_worker_speedup_bound=_r(machine.speedup_bound(counts), 3))
+
+    def consumer_step(name: str, module: str, extra: list[str], timeout: float) -> None:
+        update = _task(bar, f"{name} ({events:,} events)", None)
+        out = work / f"{name}.json"
+        span, peak = consumers.run_module(module, [bootstrap, topics.CALLS, f"bench-{name}", str(events), str(out),
+                                                   *extra], out, work / f"{name}.log", timeout,
+                                          on_tick=lambda: update(None, "running"))
+        assert span.first is not None and span.last is not None
+        per_s = rate(span.count - 1, span.first, span.last)
+        results[f"{name}_events_per_s"] = round(per_s)
+        results[f"{name}_seconds"] = round(span.last - span.first, 3)
+        results[f"{name}_peak_rss_bytes"] = peak
+        update(None, f"{per_s:,.0f} events/s", done=True)
+
+    if "raw" not in opts.skip:
+        consumer_step("raw", "bench.raw", [], 600)
+    if "quix" not in opts.skip:
+        consumer_step("quix", "bench.quix_app", [str(work / "quix-state")], 3600)
+    if "cckpi" not in opts.skip:
+        one = _worker_step(bootstrap, work, bar, "cckpi, 1 worker", "bench-w1", events, 1)
+        results.update(cckpi_events_per_s=round(one.events_per_s), cckpi_seconds=round(one.seconds, 3),
+                       peak_rss_bytes=one.peak_rss_bytes)
+        for other in ("quix", "raw"):
+            if results.get(f"{other}_events_per_s"):
+                results[f"cckpi_vs_{other}"] = round(one.events_per_s / results[f"{other}_events_per_s"], 3)
+        if "two" not in opts.skip:
+            two = _worker_step(bootstrap, work, bar, "cckpi, 2 workers", "bench-w2", events, 2)
+            results.update(cckpi_2_workers_events_per_s=round(two.events_per_s),
+                           cckpi_2_workers_seconds=round(two.seconds, 3),
+                           two_worker_speedup=round(two.events_per_s / one.events_per_s, 3),
+                           peak_rss_2_workers_bytes=two.peak_rss_bytes)
+    if "rss" not in opts.skip:
+        _rss_step(bootstrap, opts, work, bar, base, results)
+
+
+def _worker_step(bootstrap: str, work: Path, bar: Progress, name: str, app_id: str, events: int,
+                 workers: int, marks: tuple[int, ...] = ()) -> cckpi_run.WorkerRun:
+    update = _task(bar, f"{name}", events)
+    result = cckpi_run.run(bootstrap, work, app_id, events, workers, rss_marks=marks,
+                           on_progress=lambda n: update(n))
+    update(events, f"{result.events_per_s:,.0f} events/s", done=True)
+    return result
+
+
+def _rss_step(bootstrap: str, opts: Options, work: Path, bar: Progress, base: list[workload.Message],
+              results: dict[str, Any]) -> None:
+    """Append shifted copies up to `opts.large` events, then one fresh worker over all of them."""
+    have = sum(end_offsets(bootstrap, topics.CALLS).values())
+    extra = _task(bar, "producing shifted copies", opts.large - have)
+    workload.produce(bootstrap, topics.CALLS, workload.extended(base, opts.large - have + len(base)),
+                     on_progress=lambda n: extra(n))
+    total = sum(end_offsets(bootstrap, topics.CALLS).values())
+    marks = (total // 5, total)
+    big = _worker_step(bootstrap, work, bar, "cckpi, RSS along the large run", "bench-rss", total, 1, marks)
+    first, last = big.rss_at.get(marks[0]), big.rss_at.get(marks[1])
+    results.update(rss_marks=list(marks), rss_1m_bytes=first, rss_5m_bytes=last,
+                   rss_growth_ratio=_r((last - first) / first, 4) if first and last else None,
+                   rss_run_events_per_s=round(big.events_per_s), rss_run_peak_bytes=big.peak_rss_bytes,
+                   rss_run_samples=[(round(t, 1), rss) for t, rss in big.rss_samples[:: max(1, len(big.rss_samples)
+                                                                                          // 200)]])
+
+
+def _latency(bootstrap: str, opts: Options, work: Path, bar: Progress, results: dict[str, Any]) -> None:
+    """A fresh worker, then the simulator at a steady rate; records timed from send to read."""
+    contracts = load_contracts([procs.BANK_CONTRACT])
+    terms = compile_terms(contracts)
+    queues = sorted({q for c in contracts for q in c.scope.queues})
+    create_topic(bootstrap, topics.CALLS, 4)
+    plan = steady.Plan(queues, opts.latency_rate, opts.latency_seconds, opts.latency_speed,
+                       steady.month_start_before(contracts[0].timezone))
+    with procs.worker(bootstrap, work, "bench-latency") as w:
+        procs.wait_assigned(w)
+        update = _task(bar, f"latency at {opts.latency_rate:,.0f} events/s", None)
+        update(None, f"{opts.latency_seconds:.0f} s")
+        result = asyncio.run(latency.measure(bootstrap, plan, terms))
+        samples = w.scrape()
+    buckets = metrics.histogram(samples, "cckpi_window_close_delay_seconds")
+    results.update(result.summary())
+    results.update(close_delay_p50_s=_r(metrics.quantile(buckets, 0.5), 4),
+                   close_delay_p99_s=_r(metrics.quantile(buckets, 0.99), 4),
+                   close_delay_count=int(buckets[-1][1]) if buckets else 0,
+                   latency_speed=opts.latency_speed)
+    update(None, f"p99 {results['p99_latency_s']} s", done=True)
+
+
+def _r(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def show(results: dict[str, Any], console: Console) -> None:
+    """Print the tables."""
+    report.show(results, console)
