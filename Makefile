@@ -11,8 +11,11 @@ VENV_STAMP   := $(VENV)/.installed-dev
 PORT         ?= 9092
 PYTEST_ARGS  ?=
 DEMO_ARGS    ?=
+BENCH_ARGS   ?=
+SOAK_ARGS    ?=
+BENCH_STAMP  := $(VENV)/.installed-bench
 
-.PHONY: help venv demo kafka kafka-jars test lint
+.PHONY: help venv demo kafka kafka-jars test lint bench soak bench-deps
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,5 +40,17 @@ test: venv kafka-jars lint ## lint, then the whole test suite (starts its own br
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv ## ruff + mypy
-	$(BIN)/ruff check streams tests
+	$(BIN)/ruff check streams tests bench
 	$(BIN)/mypy
+
+bench-deps: $(BENCH_STAMP) ## install the `bench` extra (Quix Streams, psutil) into .venv
+
+$(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	@touch $@
+
+bench: venv kafka-jars bench-deps ## benchmark: cckpi vs Quix Streams vs raw consumer, latency, RSS (bench/README.md)
+	$(BIN)/python -m bench run $(BENCH_ARGS)
+
+soak: venv kafka-jars bench-deps ## 30-minute soak of one worker: RSS and lag, fails on growth (SOAK_ARGS='--minutes 5')
+	$(BIN)/python -m bench soak $(SOAK_ARGS)
