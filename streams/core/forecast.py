@@ -243,10 +243,12 @@ class Forecaster:
         projected = None
         if predicted is not None and math.isfinite(predicted) and den + ahead > 0:
             projected = (num + predicted * ahead) / (den + ahead)
-        elif predicted is not None and not math.isfinite(predicted):
-            projected = predicted
-        at_risk = projected is not None and den + ahead >= t.min_volume and (
-            projected < t.threshold if kind.higher_is_better else projected > t.threshold)
+        if predicted is not None and not math.isfinite(predicted):  # unbounded waits (Erlang C, agents <= load)
+            predicted = None
+            at_risk = den + ahead >= t.min_volume and not kind.higher_is_better
+        else:
+            at_risk = projected is not None and den + ahead >= t.min_volume and (
+                projected < t.threshold if kind.higher_is_better else projected > t.threshold)
         iso = term.window.iso
         return TermForecast(term.contract, t.id, t.kpi, kind.unit, iso(start), iso(end), t.threshold, predicted,
                             projected, needed, budget.contacts, budget.needed_value, remaining, at_risk, ahead)

@@ -142,3 +142,17 @@ def test_forecast_metrics_follow_the_last_forecast() -> None:
     assert value("cckpi_forecast_budget_contacts", **term) == sl.budget_contacts
     assert value("cckpi_forecast_at_risk", **term) == float(sl.at_risk)
     assert value("cckpi_forecast_arrivals_per_second") == last.calls_per_hour / 3600
+
+
+def test_an_overloaded_queue_without_abandonment_is_at_risk_and_its_records_are_plain_json() -> None:
+    import json
+
+    traffic = Traffic(patience_mean_seconds=1e7, dip_agents=5)  # nobody hangs up: Erlang C, unbounded in the dip
+    events = list(simulate(["general"], at("09:00"), 3600, traffic, 3, "o"))
+    out = run(events, compile_terms([load_contract(DEMO)]))
+    unstable = [t for o in out if isinstance(o, QueueForecast) and o.model == "erlang_c" and o.asa_seconds == math.inf
+                for t in o.terms if t.term == "asa-15m"]
+    assert unstable and all(t.predicted is None and t.projected is None for t in unstable)
+    assert any(t.at_risk for t in unstable)
+    for update in (o for o in out if isinstance(o, BreachUpdate)):
+        json.dumps(update.to_breach(), allow_nan=False)
