@@ -102,7 +102,10 @@ def _pct(value: float | None) -> str:
 
 
 def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 3600:+.1f} h" if seconds < 0 else f"{seconds / 3600:.1f} h"
+    """A lead time: hours, or signed minutes when under an hour."""
+    if seconds is None:
+        return "-"
+    return f"{seconds / 3600:.1f} h" if abs(seconds) >= 3600 else f"{seconds / 60:+.0f} min"
 
 
 RULES = {
@@ -195,4 +198,4 @@ def backtest_command(
     if cal.intervals:
         out.print(f"calibration: over {cal.intervals:,} half hours with 20+ calls the next-interval service level "
                   f"was predicted at {_pct(cal.mean_predicted)} on average, {_pct(cal.mean_realised)} realised "
-                  f"(mean absolute error {_pct(cal.mean_absolute_error)})")
+                  f"(mean absolute error {100 * (cal.mean_absolute_error or 0):.1f} points)")
