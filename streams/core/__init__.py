@@ -3,7 +3,16 @@
 from streams.core.batch import Engine, compute
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.processor import Processor
-from streams.core.records import BreachUpdate, DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
+from streams.core.records import (
+    BreachUpdate,
+    DuplicateEvent,
+    LateContribution,
+    Output,
+    QueueForecast,
+    TermForecast,
+    TicketMissed,
+    WindowResult,
+)
 from streams.core.state import ScopeState, WindowAgg
 from streams.core.terms import CompiledTerm, TermIndex, compile_terms
 from streams.core.verdict import Status, judge
@@ -19,8 +28,10 @@ __all__ = [
     "LateContribution",
     "Output",
     "Processor",
+    "QueueForecast",
     "ScopeState",
     "Status",
+    "TermForecast",
     "TermIndex",
     "TicketMissed",
     "WindowAgg",
