@@ -82,6 +82,7 @@ class LowVolumeShell:
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
                 self.out.dead_letter(sends, msg, f"internal error: {exc!r}", "internal_error")
         self._publish_current(engine)
+        self.out.flush_counts()
         return dump_dirty(engine), sends
 
     def _publish_current(self, engine: Engine) -> None:

@@ -46,7 +46,7 @@ class Engine:
             return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, wall_now)
         source = "tickets" if isinstance(event, TicketEventBase) else "availability"
         state = self.states.setdefault(source, ScopeState())
-        if state.seen.has(event.event_id, event.occurred_at.timestamp()):
+        if state.seen.has(event.event_id, event.ts):
             return [DuplicateEvent(WHOLE, event.event_id)]
         if isinstance(event, TicketEventBase):
             contributions = self.tickets.on_event(self.ticket_book, event)

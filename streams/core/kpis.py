@@ -25,6 +25,8 @@ class KpiKind:
     spec: KpiSpec
     contribute: Callable[[Event, Term], Contribution | None] | None
     """Stateless contribution of one event; None for ticket KPIs, which need the ticket's history."""
+    events: frozenset[str] = frozenset()
+    """Event types `contribute` can count (others are skipped without calling it)."""
 
     @property
     def name(self) -> str:
@@ -53,9 +55,9 @@ def _short_abandon(event: CallAbandoned, term: Term) -> bool:
 
 def _answer_rate(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallAnswered):
-        return event.offered_at.timestamp(), 1.0, 1.0
+        return event.offered_ts, 1.0, 1.0
     if isinstance(event, CallAbandoned) and not _short_abandon(event, term):
-        return event.offered_at.timestamp(), 0.0, 1.0
+        return event.offered_ts, 0.0, 1.0
     return None
 
 
@@ -68,48 +70,48 @@ def _service_level(event: Event, term: Term) -> Contribution | None:
     target = term.answer_within_seconds or 0.0
     counts_good = bool(term.abandons_within_target_good)
     if isinstance(event, CallAnswered):
-        return event.offered_at.timestamp(), float(event.wait_seconds <= target), 1.0
+        return event.offered_ts, float(event.wait_seconds <= target), 1.0
     if isinstance(event, CallAbandoned) and not _short_abandon(event, term):
         good = counts_good and event.wait_seconds <= target
-        return event.offered_at.timestamp(), float(good), 1.0
+        return event.offered_ts, float(good), 1.0
     return None
 
 
 def _speed_of_answer(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallAnswered):
-        return event.offered_at.timestamp(), event.wait_seconds, 1.0
+        return event.offered_ts, event.wait_seconds, 1.0
     return None
 
 
 def _talk_time(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallEnded):
-        return (event.offered_at or event.occurred_at).timestamp(), event.talk_seconds, 1.0
+        return event.offered_at.timestamp() if event.offered_at else event.ts, event.talk_seconds, 1.0
     return None
 
 
 def _handle_time(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, CallEnded):
         handled = event.talk_seconds + event.hold_seconds + event.wrap_seconds
-        return (event.offered_at or event.occurred_at).timestamp(), handled, 1.0
+        return event.offered_at.timestamp() if event.offered_at else event.ts, handled, 1.0
     return None
 
 
 def _csat(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, SurveySubmitted) and event.csat_points is not None:
-        return event.occurred_at.timestamp(), event.csat_points, 1.0
+        return event.ts, event.csat_points, 1.0
     return None
 
 
 def _nps(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, SurveySubmitted) and event.nps_score is not None:
         score = 100.0 if event.nps_score >= 9 else -100.0 if event.nps_score <= 6 else 0.0
-        return event.occurred_at.timestamp(), score, 1.0
+        return event.ts, score, 1.0
     return None
 
 
 def _probe(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, ServiceProbe) and (not term.services or event.service in term.services):
-        start = event.occurred_at.timestamp() - event.interval_seconds
+        start = event.ts - event.interval_seconds
         return start, event.interval_seconds if event.ok else 0.0, event.interval_seconds
     return None
 
@@ -130,5 +132,15 @@ _CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None] | None] =
     "complaints_closed_within": None,
 }
 
-KPIS: dict[str, KpiKind] = {name: KpiKind(CATALOG[name], fn) for name, fn in _CONTRIBUTIONS.items()}
+_ANSWERED_OR_ABANDONED = frozenset({"call.answered", "call.abandoned"})
+_EVENT_TYPES: dict[str, frozenset[str]] = {
+    "answer_rate": _ANSWERED_OR_ABANDONED, "service_level": _ANSWERED_OR_ABANDONED,
+    "abandon_rate": _ANSWERED_OR_ABANDONED, "asa": frozenset({"call.answered"}),
+    "avg_talk_time": frozenset({"call.ended"}), "avg_handle_time": frozenset({"call.ended"}),
+    "csat_average": frozenset({"survey.submitted"}), "nps": frozenset({"survey.submitted"}),
+    "availability": frozenset({"service.probe"}),
+}
+
+KPIS: dict[str, KpiKind] = {name: KpiKind(CATALOG[name], fn, _EVENT_TYPES.get(name, frozenset()))
+                            for name, fn in _CONTRIBUTIONS.items()}
 """Every KPI kind of the catalog, with how events contribute to it."""

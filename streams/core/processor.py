@@ -10,7 +10,7 @@ The same functions serve the batch command and the stream, so both give the same
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from streams.core.forecast import Forecaster
@@ -31,16 +31,13 @@ class Processor:
             (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
         """Event-time span after which no window an event fed can change, so its id can be forgotten."""
         self.forecaster = Forecaster(terms)
+        self._relevant: dict[tuple[str, str], tuple[CompiledTerm, ...]] = {}
 
     def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
         found: list[Contribution] = []
-        if isinstance(event, AgentEventBase):  # staffing: no KPI contribution (see streams.core.forecast)
-            return found
-        terms = self.terms.for_queue(scope) if isinstance(event, CallEventBase) else self.terms.for_source(
-            "surveys" if isinstance(event, SurveySubmitted) else "availability")
-        for term in terms:
-            contribution = term.kind.contribute(event, term.term) if term.kind.contribute else None
+        for term in self._terms_for(scope, event):
+            contribution = term.kind.contribute(event, term.term)  # type: ignore[misc]  # _terms_for checks it
             if contribution is None:
                 continue
             at, num, den = contribution
@@ -48,6 +45,22 @@ class Processor:
                     datetime.fromtimestamp(at, UTC)):
                 continue
             found.append(Contribution(term, at, num, den))
+        return found
+
+    def _terms_for(self, scope: str, event: Event) -> Sequence[CompiledTerm]:
+        """The scope's terms whose KPI counts this type of event (memoised: the per-event path is hot)."""
+        kind = getattr(event, "type", "")
+        key = (scope, kind)
+        found = self._relevant.get(key)
+        if found is None:
+            if isinstance(event, AgentEventBase):  # staffing: no KPI contribution (see streams.core.forecast)
+                terms: Sequence[CompiledTerm] = ()
+            elif isinstance(event, CallEventBase):
+                terms = self.terms.for_queue(scope)
+            else:
+                terms = self.terms.for_source("surveys" if isinstance(event, SurveySubmitted) else "availability")
+            found = self._relevant[key] = tuple(
+                t for t in terms if t.kind.contribute is not None and kind in t.kind.events)
         return found
 
     def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float,
@@ -69,7 +82,7 @@ class Processor:
     @staticmethod
     def remember(state: ScopeState, event: Event, position: int | None = None) -> bool:
         """Record the event id (and the position it is applied at); False for a duplicate, which changes nothing."""
-        at = event.occurred_at.timestamp()
+        at = event.ts
         if position is None:
             return state.seen.add(event.event_id, at, applied=state.applied)
         if not state.seen.add(event.event_id, at, position, state.applied):
@@ -80,7 +93,7 @@ class Processor:
     def ingest_contributions(self, state: ScopeState, scope: str, event: Event, contributions: list[Contribution],
                              wall_now: float) -> list[Output]:
         """Apply an event's contributions, then let its time move the scope's clock."""
-        event_time = event.occurred_at.timestamp()
+        event_time = event.ts
         out = [o for c in contributions for o in self.apply(state, scope, c, event.event_id, event_time)]
         state.last_event_wall = wall_now
         if event_time > state.stream_time:

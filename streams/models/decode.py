@@ -40,6 +40,10 @@ def decode_event(raw: bytes | str) -> Event:
 
 
 def _decode(raw: bytes | str, adapter: TypeAdapter[Any]) -> Any:
+    try:  # the fast path: pydantic parses and validates in one pass; failures are classified below
+        return adapter.validate_json(raw)
+    except ValidationError:
+        pass
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

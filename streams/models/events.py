@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from functools import cached_property
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+T = TypeVar("T")
+
+
+class once(cached_property[T]):
+    """`functools.cached_property` without the lock Python 3.11 takes on each first read (hot per-event path)."""
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.attrname] = self.func(instance)
+        return value
+
 
 SCHEMA_VERSION = 1
 """Version of the event schemas; bumped on any incompatible change."""
@@ -14,11 +28,16 @@ SCHEMA_VERSION = 1
 class EventBase(BaseModel):
     """Fields every event carries: identity, schema version and when it happened."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(once,))
 
     schema_version: Literal[1] = Field(default=1, description="Version of this event schema.")
     event_id: str = Field(min_length=1, max_length=200, description="Unique id; duplicates count once.")
     occurred_at: AwareDatetime = Field(description="When it happened at the source, with its UTC offset.")
+
+    @once
+    def ts(self) -> float:
+        """`occurred_at` in epoch seconds, computed once (the core reads it several times per event)."""
+        return self.occurred_at.timestamp()
 
 
 class CallEventBase(EventBase):
@@ -46,6 +65,11 @@ class CallAnswered(CallEventBase):
         """When the call entered the queue."""
         return self.occurred_at - timedelta(seconds=self.wait_seconds)
 
+    @once
+    def offered_ts(self) -> float:
+        """`offered_at` in epoch seconds, computed once."""
+        return self.offered_at.timestamp()
+
 
 class CallAbandoned(CallEventBase):
     """The caller hung up after waiting `wait_seconds` without an answer."""
@@ -57,6 +81,11 @@ class CallAbandoned(CallEventBase):
     def offered_at(self) -> datetime:
         """When the call entered the queue."""
         return self.occurred_at - timedelta(seconds=self.wait_seconds)
+
+    @once
+    def offered_ts(self) -> float:
+        """`offered_at` in epoch seconds, computed once."""
+        return self.offered_at.timestamp()
 
 
 class CallEnded(CallEventBase):
