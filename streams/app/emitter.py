@@ -8,7 +8,15 @@ from typing import TypeVar
 
 from streams.app import topics
 from streams.core.processor import Processor
-from streams.core.records import BreachUpdate, DuplicateEvent, LateContribution, Output, TicketMissed, WindowResult
+from streams.core.records import (
+    BreachUpdate,
+    DuplicateEvent,
+    LateContribution,
+    Output,
+    QueueForecast,
+    TicketMissed,
+    WindowResult,
+)
 from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent
 from streams.models.events import EventBase
@@ -39,6 +47,8 @@ class Emitter:
         self.metrics = metrics
         self.alerts = alerts
         """Where breach lifecycle events also go, as on-call alerts (optional)."""
+        self.counted: dict[str, int] = {}
+        """Valid events per type since the last `flush_counts` (one counter update per batch, not per event)."""
 
     def vet(self, sends: list[Send], msg: RawMessage, now: float, decode: Callable[[bytes], E],
             max_future: float) -> E | None:
@@ -48,13 +58,20 @@ class Emitter:
         except InvalidEvent as exc:
             self.dead_letter(sends, msg, exc.reason, exc.kind)
             return None
-        ahead = event.occurred_at.timestamp() - now
+        ahead = event.ts - now
         if ahead > max_future:
             self.dead_letter(sends, msg, f"occurred_at is {ahead / 86400:.1f} days ahead of the worker's clock "
                              f"(more than {max_future / 86400:g}): it would close every open window", "future_event")
             return None
-        self.metrics.events.labels(getattr(event, "type", "unknown")).inc()
+        kind = getattr(event, "type", "unknown")
+        self.counted[kind] = self.counted.get(kind, 0) + 1
         return event
+
+    def flush_counts(self) -> None:
+        """Add the events vetted since the last call to `cckpi_events_total`."""
+        for kind, n in self.counted.items():
+            self.metrics.events.labels(kind).inc(n)
+        self.counted.clear()
 
     def emit(self, sends: list[Send], outputs: list[Output], msg: RawMessage | None) -> None:
         """Messages and metrics for what the core produced."""
@@ -74,6 +91,8 @@ class Emitter:
             elif isinstance(out, TicketMissed):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.ticket_breaches.labels(out.contract, out.term).inc()
+            elif isinstance(out, QueueForecast):
+                self.metrics.on_forecast(out)
             elif isinstance(out, DuplicateEvent):
                 self.metrics.duplicates.inc()
             elif isinstance(out, LateContribution):

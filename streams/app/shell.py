@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from streams.app.emitter import Emitter, RawMessage, Send
 from streams.calendar import CalendarUnknownDay
@@ -22,6 +23,12 @@ from streams.sinks.metrics import Metrics
 log = logging.getLogger(__name__)
 WAITING_STEP = {"call.offered": 1, "call.answered": -1, "call.abandoned": -1}
 """How a call event changes the number of calls waiting in its queue."""
+
+
+class Stored(Protocol):
+    """Where states not yet cached are read from: a dict in tests, the changelog store in the worker."""
+
+    def get(self, key: bytes, default: bytes | None = None, /) -> bytes | None: ...
 
 
 @dataclass
@@ -74,6 +81,7 @@ class StreamShell:
         self.cache: dict[bytes, tuple[int, ScopeState]] = {}
         self.waiting: dict[str, int] = {}
         """Calls waiting per queue, for `cckpi_calls_waiting`."""
+        self.waiting_changed: set[str] = set()
 
     def forget(self) -> None:
         """Drop cached states (after a rebalance the table is the truth) and the calls-waiting counts."""
@@ -81,6 +89,7 @@ class StreamShell:
         for queue in self.waiting:  # another worker may own the queue now: stop reporting it
             self.metrics.calls_waiting.remove(queue)
         self.waiting.clear()
+        self.waiting_changed.clear()
 
     def _count_waiting(self, queue: str, kind: str, outputs: list[Output]) -> None:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
@@ -88,17 +97,24 @@ class StreamShell:
         step = WAITING_STEP.get(kind)
         if step is None or any(isinstance(o, DuplicateEvent) for o in outputs):
             return
-        waiting = self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
-        self.metrics.calls_waiting.labels(queue).set(waiting)
+        self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
+        self.waiting_changed.add(queue)
 
-    def _state(self, key: bytes, partition: int, load: dict[bytes, bytes | None]) -> ScopeState:
+    def _publish_counts(self) -> None:
+        """Metrics kept per batch rather than per event: events by type, calls waiting per queue."""
+        self.out.flush_counts()
+        for queue in self.waiting_changed:
+            self.metrics.calls_waiting.labels(queue).set(self.waiting[queue])
+        self.waiting_changed.clear()
+
+    def _state(self, key: bytes, partition: int, load: Stored) -> ScopeState:
         cached = self.cache.get(key)
         if cached is None:
             _, state = decode_state(load.get(key), key, self.load_seen)
             cached = self.cache[key] = (partition, state)
         return cached[1]
 
-    def on_batch(self, messages: Sequence[RawMessage], stored: dict[bytes, bytes | None],
+    def on_batch(self, messages: Sequence[RawMessage], stored: Stored,
                  wall_now: float | None = None) -> BatchResult:
         """Process messages in order; `stored` holds table values for keys not yet cached."""
         now = time.time() if wall_now is None else wall_now
@@ -110,9 +126,10 @@ class StreamShell:
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
                 self.out.dead_letter(result.sends, msg, f"internal error: {exc!r}", "internal_error")
         self._update_current(result.states)
+        self._publish_counts()
         return result
 
-    def _one(self, msg: RawMessage, stored: dict[bytes, bytes | None], now: float, result: BatchResult) -> None:
+    def _one(self, msg: RawMessage, stored: Stored, now: float, result: BatchResult) -> None:
         event = self.out.vet(result.sends, msg, now, decode_call, self.max_future)
         if event is None:
             return

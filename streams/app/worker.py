@@ -7,6 +7,7 @@ wall clock and lose close callbacks); Faust gives us consumption, a changelog-ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -18,9 +19,11 @@ import httpx
 from faust.streams import _current_event  # Faust routes a table write to the partition of this event
 
 from streams.app import topics
+from streams.app.calls import CallsLoop, observe_close_delay
+from streams.app.emitter import RawMessage
 from streams.app.low_volume import LowVolumeShell
 from streams.app.settings import WorkerSettings
-from streams.app.shell import BatchResult, RawMessage, StreamShell, encode_state
+from streams.app.shell import StreamShell
 from streams.contracts.model import Contract
 from streams.core.processor import Processor
 from streams.core.terms import TermIndex, compile_terms
@@ -52,7 +55,6 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
     start_counters(metrics, terms)
-    state_table_name, seen_table_name = "cckpi-scope-state", "cckpi-seen-ids"
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -72,58 +74,25 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
         broker_rebalance_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
-
-    def topic(name: str, **kwargs: Any) -> faust.TopicT:
-        return app.topic(name, key_type=bytes, value_type=bytes, partitions=settings.partitions, **kwargs)
-
-    calls, ticks = topic(topics.CALLS), topic(topics.TICKS, internal=True)
     low_volume = app.topic(*sorted(topics.SINGLE_PARTITION), key_type=bytes, value_type=bytes, partitions=1)
     low_ticks = app.topic(topics.LOW_VOLUME_TICKS, key_type=bytes, value_type=bytes, partitions=1, internal=True)
     low_table = app.Table("cckpi-low-volume-state", partitions=1, key_type=bytes, value_type=bytes)
     low = LowVolumeShell(terms, metrics, settings.idle_after, settings.max_future)
-    outputs = {name: topic(name) for name in topics.OUTPUTS}
-    table = app.Table(state_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    seen = app.Table(seen_table_name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, load_seen=seen.get)
-
-    async def deliver(sends: list[tuple[str, bytes, bytes]]) -> None:
-        """Produce the outputs and wait until the broker has them: only then may the state that made them be
-        written, so a crash in between re-derives (and re-sends, idempotently) what was lost, never skips it."""
-        pending = [await outputs[name].send(key=key, value=value) for name, key, value in sends]
-        if pending:
-            await asyncio.gather(*pending)
-
-    async def apply(result: BatchResult, events: dict[int, faust.EventT], consumed: float) -> None:
-        await deliver(result.sends)
-        for key, partition, value in result.seen_writes():
-            _current_event.set(weakref.ref(events[partition]))
-            put(seen, key, value)
-        for key, (partition, state) in result.states.items():
-            _current_event.set(weakref.ref(events[partition]))
-            table[key] = encode_state(partition, state)
-        await settle(result.sends, consumed)
-
-    async def settle(sends: list[tuple[str, bytes, bytes]], consumed: float) -> None:
-        await app.producer.flush()  # the state is durable before these events are acknowledged and committed
-        observe_close_delay(metrics, sends, consumed)
-
-    @app.agent(calls, name="cckpi-calls")
-    async def process_calls(stream: Any) -> None:
-        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
-            consumed = time.monotonic()
-            with metrics.batch_seconds.time():
-                messages = raw_messages(batch)
-                stored = {m.key: table.get(m.key) for m in messages if m.key and m.key not in shell.cache}
-                last = {e.message.partition: e for e in batch}
-                await apply(shell.on_batch(messages, stored), last, consumed)
+    outputs = {name: app.topic(name, key_type=bytes, value_type=bytes) for name in topics.OUTPUTS}
+    shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future)
+    calls = CallsLoop(settings, shell, metrics)
 
     async def apply_low(writes: list[tuple[bytes, bytes | None]], sends: list[tuple[str, bytes, bytes]],
                         event: faust.EventT, consumed: float) -> None:
-        await deliver(sends)
+        """Outputs first and acknowledged, then the state that made them (see `CallsLoop._apply`)."""
+        pending = [await outputs[name].send(key=key, value=value) for name, key, value in sends]
+        if pending:
+            await asyncio.gather(*pending)
         _current_event.set(weakref.ref(event))
         for key, value in writes:
             put(low_table, key, value)
-        await settle(sends, consumed)
+        await app.producer.flush()  # the state is durable before these events are acknowledged and committed
+        observe_close_delay(metrics, sends, consumed)
 
     @app.agent(low_volume, name="cckpi-low-volume")
     async def process_low_volume(stream: Any) -> None:
@@ -138,11 +107,17 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
             consumed = time.monotonic()
             await apply_low(*low.on_tick(low_table.items()), event, consumed)
 
-    @app.agent(ticks, name="cckpi-ticks")
-    async def process_ticks(stream: Any) -> None:
-        async for event in stream.events():
-            consumed, partition = time.monotonic(), event.message.partition
-            await apply(shell.on_tick(partition, list(table.items())), {partition: event}, consumed)
+    @app.task
+    async def process_calls() -> None:
+        """The call path runs outside Faust's per-event stream (see `streams.app.calls`); restarted on errors."""
+        while True:
+            try:
+                await calls.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("call path stopped; restarting it in 1 s (state comes back from the changelog)")
+                await asyncio.sleep(1.0)
 
     if settings.alertmanager_url:
         alerts = AlertmanagerSink(settings.alertmanager_url, settings.dashboard_url)
@@ -155,21 +130,19 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
 
     @app.timer(settings.tick_interval)
     async def send_ticks() -> None:
-        for tp in app.assignor.assigned_actives():
-            if tp.topic == topics.CALLS:
-                await ticks.send(key=b"tick", value=b"", partition=tp.partition)
-            elif tp.topic == topics.TICKETS:
-                await low_ticks.send(key=b"tick", value=b"", partition=0)
+        if any(tp.topic == topics.TICKETS for tp in app.assignor.assigned_actives()):
+            await low_ticks.send(key=b"tick", value=b"", partition=0)
 
     lagging: set[tuple[str, int]] = set()
 
     @app.timer(2.0)
     async def report_progress() -> None:  # for the dashboards: consumer lag, open tickets by time left
         await report_consumer_lag(app, metrics, lagging)
+        with contextlib.suppress(Exception):  # a metric must never stop the worker
+            await asyncio.wait_for(calls.report_lag(), timeout=1.0)
         report_open_tickets(low, terms, metrics)
 
     def _rebalanced(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        shell.forget()
         low.forget()
 
     app.on_partitions_revoked.connect(_rebalanced)
@@ -208,14 +181,6 @@ def start_counters(metrics: Metrics, terms: TermIndex) -> None:
             metrics.windows_closed.labels(t.contract, t.term.id, status)
     for t in terms.for_source("tickets"):
         metrics.ticket_breaches.labels(t.contract, t.term.id)
-
-
-def observe_close_delay(metrics: Metrics, sends: Sequence[tuple[str, bytes, bytes]], consumed: float) -> None:
-    """`cckpi_window_close_delay_seconds`: from consuming a batch or tick to having sent the windows it closed."""
-    delay = time.monotonic() - consumed
-    for name, _, _ in sends:
-        if name == topics.KPI_WINDOWS:
-            metrics.close_delay.observe(delay)
 
 
 async def report_consumer_lag(app: faust.App, metrics: Metrics, reported: set[tuple[str, int]]) -> None:
