@@ -15,7 +15,7 @@ BENCH_ARGS   ?=
 SOAK_ARGS    ?=
 BENCH_STAMP  := $(VENV)/.installed-bench
 
-.PHONY: help venv demo kafka kafka-jars test lint bench soak bench-deps
+.PHONY: help venv demo kafka kafka-jars test lint bench soak bench-deps fuzz
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,3 +54,12 @@ bench: venv kafka-jars bench-deps ## benchmark: cckpi vs Quix Streams vs raw con
 
 soak: venv kafka-jars bench-deps ## 30-minute soak of one worker: RSS and lag, fails on growth (SOAK_ARGS='--minutes 5')
 	$(BIN)/python -m bench soak $(SOAK_ARGS)
+
+FUZZ_SECONDS ?= 300
+
+fuzz: venv ## coverage-guided fuzzing (atheris) of event decoding and contract loading, FUZZ_SECONDS per target
+	@for target in events contracts; do \
+	  work=.cache/fuzz/$$target; mkdir -p $$work; \
+	  (cd $$work && ../../../$(BIN)/python ../../../tools/fuzz/fuzz_inputs.py $$target . ../../../tools/fuzz/corpus/$$target \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1) || exit 1; \
+	done
