@@ -78,3 +78,27 @@ def test_broker_down_for_30_seconds_mid_replay_gives_exact_results(tmp_path: Pat
     finals = final_january(got)
     assert {k: v[:4] for k, v in finals.items()} == {k: v[:4] for k, v in expected.items()}
 
+
+
+def test_two_workers_one_killed_the_survivor_takes_over_exactly(tmp_path: Path) -> None:
+    expected = expected_january()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    args = ("--app-id", "it-takeover", *ARGS)
+    with ApacheKafkaBroker() as broker:
+        replay(broker)
+        with worker_process(broker.url, tmp_path / "a", *args, contract=CONTRACT) as survivor, \
+                worker_process(broker.url, tmp_path / "b", *args, contract=CONTRACT) as victim:
+            wait_for_progress(victim, 5_000)  # both are working: the group is split
+            os.killpg(int((tmp_path / "b" / "worker.pid").read_text()), signal.SIGKILL)
+            got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
+                                            lambda rs: final_january(rs).keys() >= expected.keys(), 240))
+            taken_over = metric(survivor, "cckpi_events_total", type="call.offered") or 0
+    finals = final_january(got)
+    assert {k: v[:4] for k, v in finals.items()} == {k: v[:4] for k, v in expected.items()}
+    restores = [line for line in (tmp_path / "a" / "worker.log").read_text().splitlines()
+                if "restored partitions" in line]
+    assert len(restores) >= 2, restores  # its first share, then the victim's partitions after the kill
+    read = max(int(line.split(": ")[-1].split()[0]) for line in restores)
+    assert read < 17_000, restores  # takeover reads the state changelog, not the 176,690 replayed events again
+    print(f"the survivor processed {taken_over:.0f} offered calls; restores: {restores}")
