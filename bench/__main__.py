@@ -19,6 +19,8 @@ def run_command(
     large: Annotated[int | None, typer.Option(help="Events in the RSS run (default 5,000,000).")] = None,
     latency_seconds: Annotated[float | None, typer.Option(help="Wall seconds of steady traffic (default 60).")] = None,
     latency_rate: Annotated[float, typer.Option(help="Events per second in the latency run.")] = 2000.0,
+    latency_speed: Annotated[float, typer.Option(help="Simulated seconds per wall second in the latency run.")]
+    = 60.0,
     skip: Annotated[list[str] | None, typer.Option(help="Steps to leave out: raw, quix, cckpi, two, rss, latency.")]
     = None,
     out: Annotated[Path, typer.Option(help="Where to write the results.")] = Path("bench/results.json"),
@@ -41,7 +43,7 @@ def run_command(
         fraction=fraction if fraction is not None else (0.1 if quick else 1.0),
         large=large if large is not None else (500_000 if quick else 5_000_000),
         latency_seconds=latency_seconds if latency_seconds is not None else (20.0 if quick else 60.0),
-        latency_rate=latency_rate, skip=tuple(skip or ()), out=out, quick=quick)
+        latency_rate=latency_rate, latency_speed=latency_speed, skip=tuple(skip or ()), out=out, quick=quick)
     unknown = set(opts.skip) - set(run.STEPS)
     if unknown:
         raise typer.BadParameter(f"unknown steps {sorted(unknown)}; known: {', '.join(run.STEPS)}")
@@ -53,8 +55,8 @@ def run_command(
 def soak_command(
     minutes: Annotated[float, typer.Option(help="Wall minutes of steady traffic.")] = 30.0,
     rate: Annotated[float, typer.Option(help="Events per second.")] = 1000.0,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second (5,760: a day every 15 s).")]
-    = 5760.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second (1,440: a day every minute).")]
+    = 1440.0,
     every: Annotated[float, typer.Option(help="Seconds between RSS and lag samples.")] = 5.0,
     max_slope_mib_per_min: Annotated[float, typer.Option(help="Fail above this RSS growth over the second half.")]
     = 1.0,

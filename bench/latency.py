@@ -92,6 +92,8 @@ class LatencyResult:
 
     events: int
     seconds: float
+    rate: float
+    """Events sent per second over the planned span (the tail of calls still ending after it is left out)."""
     latencies: list[float]
     records: int
     untimed: int
@@ -99,7 +101,8 @@ class LatencyResult:
 
     def summary(self) -> dict[str, Any]:
         """The figures for results.json."""
-        return {"latency_events": self.events, "latency_rate_events_per_s": round(self.events / self.seconds, 1),
+        return {"latency_events": self.events, "latency_seconds": round(self.seconds, 1),
+                "latency_rate_events_per_s": round(self.rate, 1),
                 "latency_records": self.records, "latency_records_timed": len(self.latencies),
                 "latency_records_untimed": self.untimed, "latency_records_by_topic": self.by_topic,
                 "p50_latency_s": _round(percentile(self.latencies, 0.50)),
@@ -134,7 +137,7 @@ async def measure(bootstrap: str, plan: steady.Plan, terms: TermIndex, settle: f
 
     reader = asyncio.create_task(read())
     try:
-        sent, seconds = await steady.produce(bootstrap, topics.CALLS, plan, log.sent)
+        sent, seconds = await steady.produce(bootstrap, topics.CALLS, plan, log.sent, prepare=True)
         await asyncio.sleep(settle)
         done.set()
         await asyncio.wait_for(reader, timeout=30)
@@ -151,4 +154,6 @@ async def measure(bootstrap: str, plan: steady.Plan, terms: TermIndex, settle: f
             untimed += 1
         else:
             latencies.append(max(0.0, s.wall - sent_at))
-    return LatencyResult(sent, seconds, latencies, len(seen), untimed, dict(by_topic))
+    walls = sorted(log.by_id.values())
+    steady_rate = sum(1 for w in walls if w - walls[0] <= plan.seconds) / plan.seconds if walls else 0.0
+    return LatencyResult(sent, seconds, steady_rate, latencies, len(seen), untimed, dict(by_topic))

@@ -34,7 +34,7 @@ class SoakOptions:
 
     minutes: float = 30.0
     rate: float = 1000.0
-    speed: float = 5760.0
+    speed: float = 1440.0
     every: float = 5.0
     max_slope_mib_per_min: float = 1.0
     max_drained_lag: int = 100
@@ -199,7 +199,7 @@ def run_soak(opts: SoakOptions, console: Console) -> dict[str, Any]:
     contracts = load_contracts([opts.contract])
     queues = sorted({q for c in contracts for q in c.scope.queues})
     seconds = opts.minutes * 60
-    plan = steady.Plan(queues, opts.rate, seconds, opts.speed, steady.month_start_before(contracts[0].timezone, 2))
+    plan = steady.Plan(queues, opts.rate, seconds, opts.speed, steady.month_start_before(contracts[0].timezone, days=2))
     ensure_kafka_jars()
     with tempfile.TemporaryDirectory(prefix="cckpi-soak-") as tmp, ApacheKafkaBroker(num_partitions=4) as kafka, \
             Progress(TextColumn("soak"), BarColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),

@@ -10,7 +10,7 @@ import asyncio
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,34 +47,46 @@ class Plan:
                        dip_agents=max(1, math.floor(erlangs * 0.9)))
 
 
-def month_start_before(timezone: str, days_before: int = 2) -> datetime:
-    """Local midnight `days_before` days before the first of the current month: in the past, and the run
-    crosses a month boundary soon, so monthly windows close too."""
+def month_start_before(timezone: str, days: float = 0.0, seconds: float = 0.0) -> datetime:
+    """`days` and `seconds` before local midnight of the first of the current month: in the past, and a run
+    from there crosses a month boundary soon, so daily and monthly windows close during it."""
     now = datetime.now(ZoneInfo(timezone))
     first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first - timedelta(days=days_before)
+    return first - timedelta(days=days, seconds=seconds)
+
+
+def _messages(events: Iterable[Event]) -> Iterator[tuple[float, bytes, bytes, Event]]:
+    """(event time, key, value, event) of each event."""
+    for event in events:
+        yield event.occurred_at.timestamp(), routing_key(event).encode(), encode_event(event), event
 
 
 async def produce(bootstrap: str, topic: str, plan: Plan, on_sent: Callable[[Event, float], None] | None = None,
-                  stop: asyncio.Event | None = None) -> tuple[int, float]:
-    """Send the plan's events paced to the wall clock; returns (events sent, wall seconds taken)."""
+                  stop: asyncio.Event | None = None, prepare: bool = False) -> tuple[int, float]:
+    """Send the plan's events paced to the wall clock; returns (events sent, wall seconds taken).
+
+    `prepare` simulates and encodes every event before the clock starts (for latency: the producer then only
+    sends); otherwise they are made as they go (for long runs, in constant memory)."""
     events = simulate(list(plan.queues), plan.start, plan.seconds * plan.speed, plan.traffic, plan.seed,
                       run_id=secrets.token_hex(3))
+    messages: Iterable[tuple[float, bytes, bytes, Event]] = _messages(events)
+    if prepare:
+        messages = list(messages)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
     await producer.start()
     sent = 0
     wall0 = time.monotonic()
     sim0 = plan.start.timestamp()
     try:
-        for event in events:
+        for at, key, value, event in messages:
             if stop is not None and stop.is_set():
                 break
-            delay = wall0 + (event.occurred_at.timestamp() - sim0) / plan.speed - time.monotonic()
+            delay = wall0 + (at - sim0) / plan.speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             if on_sent is not None:
                 on_sent(event, time.time())
-            await producer.send(topic, key=routing_key(event).encode(), value=encode_event(event))
+            await producer.send(topic, key=key, value=value)
             sent += 1
         await producer.flush()
     finally:
