@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import cckpi_run, consumers, latency, machine, metrics, procs, report, steady, workload
-from bench.kafka import create_topic, end_offsets
+from bench.offsets import create_topic, end_offsets
 from bench.timing import rate
 from streams.app import topics
 from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars

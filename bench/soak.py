@@ -21,8 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bench import procs, steady
-from bench.kafka import GroupLag, create_topic
 from bench.metrics import total
+from bench.offsets import GroupLag, create_topic
 from streams.app import topics
 from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
 from streams.contracts.loader import load_contracts
