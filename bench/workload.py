@@ -17,7 +17,8 @@ from streams.adapters import ReadStats, adapter_for
 from streams.models.decode import encode_event
 from streams.models.events import routing_key
 
-DATA = Path("/work/shared/data/anonymous-bank-1999")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anonymous-bank-1999"
+"""The data set, in the shared folder beside the repository."""
 SHIFT = timedelta(weeks=52)
 """Event-time step between copies: longer than the data's span (Jan-Oct), a whole number of weeks."""
 
