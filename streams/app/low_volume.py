@@ -2,8 +2,8 @@
 worker holds each source's whole clock and ticket book and runs the batch `Engine` itself (stream = batch).
 
 State lives in one single-partition table, under these keys:
-`state:<source>` (clock and windows), `seen:<source>@<hour>` (event ids), `ticket:<id>` (open clocks),
-`service:<name>` (last transition).
+`state:<source>` (clock and windows), `seen:<source>@<hour>.<part>` (event ids, see `SeenIds`),
+`ticket:<id>` (open clocks), `service:<name>` (last transition).
 """
 
 from __future__ import annotations
@@ -114,19 +114,18 @@ def load_engine(terms: TermIndex, stored: Iterable[tuple[bytes, bytes]]) -> Engi
     return engine
 
 
-def _bucket_reader(entries: dict[bytes, bytes], source: bytes) -> Callable[[int], bytes | None]:
+def _bucket_reader(entries: dict[bytes, bytes], source: bytes) -> Callable[[str], bytes | None]:
     prefix = b"seen:" + source + b"@"
-    return lambda bucket: entries.get(prefix + str(bucket).encode())
+    return lambda part: entries.get(prefix + part.encode())
 
 
 def dump_dirty(engine: Engine) -> list[Write]:
     """Table writes for everything the engine changed since the last dump."""
     writes: list[Write] = []
     for source, state in engine.states.items():
-        writes.append((b"state:" + source.encode(), state.to_bytes()))
-        for bucket in sorted(state.seen.dirty):
-            writes.append((b"seen:" + source.encode() + b"@" + str(bucket).encode(), state.seen.bucket_bytes(bucket)))
-        state.seen.dirty.clear()
+        prefix = b"seen:" + source.encode() + b"@"
+        writes += [(prefix + part.encode(), value) for part, value in state.seen.take_writes()]
+        writes.append((b"state:" + source.encode(), state.to_bytes()))  # after: it records the parts just taken
     book = engine.ticket_book
     writes += [(b"ticket:" + t.encode(), book.ticket_bytes(t)) for t in sorted(book.dirty)]
     book.dirty.clear()

@@ -39,12 +39,11 @@ class BatchResult:
     sends: list[Send] = field(default_factory=list)
 
     def seen_writes(self) -> list[tuple[bytes, int, bytes | None]]:
-        """Changed hours of seen event ids: (key in the seen-ids table, partition, value or None to delete)."""
+        """New parts of seen event ids: (key in the seen-ids table, partition, value or None to delete)."""
         writes = []
         for key, (partition, state) in self.states.items():
-            for bucket in sorted(state.seen.dirty):
-                writes.append((seen_key(key, bucket), partition, state.seen.bucket_bytes(bucket)))
-            state.seen.dirty.clear()
+            for part, value in state.seen.take_writes():
+                writes.append((seen_key(key, part), partition, value))
         return writes
 
 
@@ -58,13 +57,13 @@ def decode_state(raw: bytes | None, key: bytes = b"",
     """Inverse of encode_state; `load_seen` reads the seen-ids table for the scope `key`."""
     if not raw:
         return None, ScopeState()
-    loader = None if load_seen is None else (lambda bucket: load_seen(seen_key(key, bucket)))
+    loader = None if load_seen is None else (lambda part: load_seen(seen_key(key, part)))
     return int.from_bytes(raw[:4], "big"), ScopeState.from_bytes(raw[4:], loader)
 
 
-def seen_key(scope_key: bytes, bucket: int) -> bytes:
-    """Key of one hour of seen event ids of a scope."""
-    return scope_key + b"@" + str(bucket).encode()
+def seen_key(scope_key: bytes, part: str) -> bytes:
+    """Key of one stored part of a scope's seen event ids (`<hour>.<part>`, see `SeenIds`)."""
+    return scope_key + b"@" + part.encode()
 
 
 class StreamShell:

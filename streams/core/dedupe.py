@@ -8,6 +8,7 @@ never applied, so it is not a duplicate when the same message is delivered again
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -19,10 +20,18 @@ NO_POSITION = -1
 
 @dataclass
 class SeenIds:
-    """Event ids seen by one scope, bucketed by the hour of their event time, with the position of each."""
+    """Event ids seen by one scope, bucketed by the hour of their event time, with the position of each.
+
+    Storage is append-only per hour: each persist writes only the ids added since the last one, as the next
+    numbered part of the hour (`<hour>.<part>`), so the cost of a write is the batch, not the hour so far (at a
+    steady rate an hour's ids would otherwise be rewritten, ever larger, by every batch). `parts` counts the
+    stored parts of each hour and is saved with the scope's state; forgetting an hour deletes its parts.
+    """
 
     buckets: dict[int, dict[str, int]] = field(default_factory=dict)
-    dirty: set[int] = field(default_factory=set, compare=False)  # buckets changed since last persisted
+    parts: dict[int, int] = field(default_factory=dict, compare=False)
+    fresh: dict[int, dict[str, int]] = field(default_factory=dict, compare=False)  # added since last persisted
+    dropped: dict[int, int] = field(default_factory=dict, compare=False)  # forgotten hours: parts to delete
     oldest: float = field(default=float("inf"), compare=False)  # earliest bucket: forgetting is a no-op before it
 
     def has(self, event_id: str, event_time: float, applied: int = NO_POSITION) -> bool:
@@ -40,7 +49,7 @@ class SeenIds:
             ids = self.buckets[bucket] = {}
             self.oldest = min(self.oldest, bucket)
         ids[event_id] = position
-        self.dirty.add(bucket)
+        self.fresh.setdefault(bucket, {})[event_id] = position
         return True
 
     def forget_before(self, horizon: float) -> None:
@@ -49,15 +58,37 @@ class SeenIds:
             return
         for bucket in [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]:
             del self.buckets[bucket]
-            self.dirty.add(bucket)
+            self.fresh.pop(bucket, None)
+            stored = self.parts.pop(bucket, 0)
+            if stored:
+                self.dropped[bucket] = stored
         self.oldest = min(self.buckets, default=float("inf"))
 
-    def bucket_bytes(self, bucket: int) -> bytes | None:
-        """Serialized ids of one bucket, or None when it was forgotten (delete it from storage)."""
-        ids = self.buckets.get(bucket)
-        return None if ids is None else orjson.dumps(ids)
+    def take_writes(self) -> list[tuple[str, bytes | None]]:
+        """Storage writes since the last call: (`<hour>.<part>`, new ids) per hour that got ids, and
+        (`<hour>.<part>`, None) for every stored part of a forgotten hour. The caller stores them, then the state."""
+        writes: list[tuple[str, bytes | None]] = []
+        for bucket in sorted(self.fresh):
+            part = self.parts.get(bucket, 0)
+            writes.append((f"{bucket}.{part}", orjson.dumps(self.fresh[bucket])))
+            self.parts[bucket] = part + 1
+        for bucket in sorted(self.dropped):
+            writes += [(f"{bucket}.{part}", None) for part in range(self.dropped[bucket])]
+        self.fresh.clear()
+        self.dropped.clear()
+        return writes
 
-    def load_bucket(self, bucket: int, raw: bytes | None) -> None:
-        """Restore one bucket from storage."""
-        self.buckets[bucket] = orjson.loads(raw) if raw else {}
-        self.oldest = min(self.oldest, bucket)
+    def stored_parts(self) -> list[list[int]]:
+        """[hour, parts] of every remembered hour, for the scope's state record."""
+        return [[bucket, self.parts.get(bucket, 0)] for bucket in sorted(self.buckets)]
+
+    def load(self, stored: list[list[int]], read: Callable[[str], bytes | None] | None) -> None:
+        """Restore the hours listed by `stored_parts` through `read` (part name -> stored ids); later parts win."""
+        for bucket, parts in stored:
+            ids = self.buckets[bucket] = {}
+            for part in range(parts):
+                raw = read(f"{bucket}.{part}") if read else None
+                if raw:
+                    ids.update(orjson.loads(raw))
+            self.parts[bucket] = parts
+            self.oldest = min(self.oldest, bucket)

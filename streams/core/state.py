@@ -87,12 +87,12 @@ class ScopeState:
             "ap": self.applied,
             "w": [[a.term, a.start, a.end, a.n, a.d, a.revision, a.closed, a.pending, a.alert, a.alert_revision,
                    a.alert_since, a.sample] for a in self.windows.values()],
-            "seen": sorted(self.seen.buckets),
+            "seen": self.seen.stored_parts(),
         })
 
     @classmethod
-    def from_bytes(cls, raw: bytes | None, load_bucket: Callable[[int], bytes | None] | None = None) -> ScopeState:
-        """Inverse of to_bytes; empty state for None. `load_bucket` reads the stored seen ids of an hour."""
+    def from_bytes(cls, raw: bytes | None, read_seen: Callable[[str], bytes | None] | None = None) -> ScopeState:
+        """Inverse of to_bytes; empty state for None. `read_seen` reads a stored part of seen ids by name."""
         if not raw:
             return cls()
         data: dict[str, Any] = orjson.loads(raw)
@@ -100,8 +100,7 @@ class ScopeState:
         for fields in data["w"]:
             agg = WindowAgg(*fields)
             state.windows[window_id(agg.term, agg.start)] = agg
-        for bucket in data["seen"]:
-            state.seen.load_bucket(bucket, load_bucket(bucket) if load_bucket else None)
+        state.seen.load(data["seen"], read_seen)
         if "fc" in data:
             from streams.core.forecast import QueueLoad
 

@@ -124,7 +124,7 @@ def test_duplicates_are_recognised_by_a_new_worker_from_stored_state() -> None:
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
     seen_table = {key: value for key, _partition, value in result.seen_writes() if value is not None}
     state_table = {key: encode_state(*pair) for key, pair in result.states.items()}
-    assert list(seen_table) == [b"q1@" + str(int(at("10:00").timestamp())).encode()]
+    assert list(seen_table) == [b"q1@" + str(int(at("10:00").timestamp())).encode() + b".0"]
 
     second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen=seen_table.get)  # after a restart
     replayed = [msg(e, 3 + i) for i, e in enumerate([*events[1:], offered(at("10:30"))])]  # re-sent: new offsets

@@ -1,0 +1,50 @@
+"""Seen event ids are stored append-only: each persist writes only the new ids of an hour as its next part, a
+restore merges the parts, and forgetting an hour deletes every part of it."""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.core.dedupe import BUCKET_SECONDS, SeenIds
+
+HOUR = 100 * BUCKET_SECONDS
+
+
+def test_each_persist_writes_only_the_ids_added_since_the_last() -> None:
+    seen = SeenIds()
+    store: dict[str, bytes | None] = {}
+    for batch in range(3):
+        for i in range(100):
+            assert seen.add(f"e{batch}-{i}", HOUR + 60 * batch + i % 60, position=batch * 100 + i)
+        writes = seen.take_writes()
+        assert [name for name, _ in writes] == [f"{HOUR}.{batch}"]
+        assert len(orjson.loads(writes[0][1] or b"{}")) == 100  # the batch, not the hour so far
+        store.update(writes)
+    restored = SeenIds()
+    restored.load(seen.stored_parts(), store.get)
+    assert restored.buckets == seen.buckets and restored.parts == {HOUR: 3}
+    assert not restored.add("e1-5", HOUR + 65, position=105, applied=300)  # a duplicate after the restore
+
+
+def test_a_later_part_wins_for_an_id_applied_again_after_a_crash() -> None:
+    seen = SeenIds()
+    seen.add("x", HOUR, position=7)
+    store = dict(seen.take_writes())
+    seen.add("x", HOUR, position=12, applied=5)  # stored at 7 but never applied (applied is 5): taken again
+    store.update(seen.take_writes())
+    restored = SeenIds()
+    restored.load(seen.stored_parts(), store.get)
+    assert restored.buckets[HOUR] == {"x": 12}
+
+
+def test_forgetting_an_hour_deletes_all_its_parts() -> None:
+    seen = SeenIds()
+    for part in range(2):
+        seen.add(f"a{part}", HOUR, position=part)
+        seen.take_writes()
+    seen.add("b", HOUR + BUCKET_SECONDS, position=5)
+    seen.forget_before(HOUR + BUCKET_SECONDS)
+    writes = seen.take_writes()
+    assert (f"{HOUR}.0", None) in writes and (f"{HOUR}.1", None) in writes
+    assert (f"{HOUR + BUCKET_SECONDS}.0", orjson.dumps({"b": 5})) in writes
+    assert seen.stored_parts() == [[HOUR + BUCKET_SECONDS, 1]]
