@@ -114,7 +114,12 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
             try:
                 await calls.run()
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if task is None or task.cancelling():  # the worker is stopping
+                    raise
+                # aiokafka lets an internal cancellation escape when the broker vanishes for longer than a session
+                log.warning("call path interrupted by the Kafka client; restarting it in 1 s")
+                await asyncio.sleep(1.0)
             except Exception:
                 log.exception("call path stopped; restarting it in 1 s (state comes back from the changelog)")
                 await asyncio.sleep(1.0)
