@@ -62,6 +62,7 @@ def soak_command(
     = 1.0,
     out: Annotated[Path, typer.Option(help="Where to write the samples and the verdict.")]
     = Path("bench/soak-results.json"),
+    contract: Annotated[Path | None, typer.Option(help="Contract file (default: the anonymous-bank one).")] = None,
 ) -> None:
     """Run one worker (all anonymous-bank KPIs) for `--minutes` at a steady rate from the simulator, sampling its
     RSS and consumer lag; exit 1 if memory keeps growing over the second half or the lag keeps growing.
@@ -71,12 +72,14 @@ def soak_command(
     - `python -m bench soak` (30 minutes at 1,000 events/s)
     - `python -m bench soak --minutes 5 --rate 2000`
     - `make soak SOAK_ARGS='--minutes 60'`
+    - `python -m bench soak --minutes 4 --contract my-contract.yaml`
     """
     from bench import soak
 
     console = Console()
     result = soak.run_soak(soak.SoakOptions(minutes=minutes, rate=rate, speed=speed, every=every,
-                                            max_slope_mib_per_min=max_slope_mib_per_min, out=out), console)
+                                            max_slope_mib_per_min=max_slope_mib_per_min, out=out,
+                                            contract=contract or soak.procs.BANK_CONTRACT), console)
     soak.show(result, console)
     if not result["passed"]:
         raise typer.Exit(1)
