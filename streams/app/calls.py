@@ -61,7 +61,8 @@ class CallsLoop:
             max_partition_fetch_bytes=16 << 20, session_timeout_ms=int(s.session_timeout * 1000),
             rebalance_timeout_ms=int(s.session_timeout * 1000),
             heartbeat_interval_ms=int(min(3.0, s.session_timeout / 3) * 1000))
-        self.stores = (ChangelogStore(self.changelogs[0], producer), ChangelogStore(self.changelogs[1], producer))
+        self.stores = (ChangelogStore(self.changelogs[0], producer),
+                       ChangelogStore(self.changelogs[1], producer, keep_values=False))
         self.shell.load_seen = self.stores[1].get
         try:
             await producer.start()
@@ -169,6 +170,10 @@ class CallsLoop:
                          topics.CALLS, read, time.monotonic() - started)
             self.owned |= new
             self.shell.forget()
+            states, seen = self._stores()
+            for partition in sorted(self.owned):
+                self.shell.warm(partition, states.items(partition))
+            seen.drop(new)  # the seen ids now live in the warmed states only
 
     async def report_lag(self) -> None:
         """`cckpi_consumer_lag_messages` of the calls partitions this worker owns."""

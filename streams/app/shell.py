@@ -90,6 +90,13 @@ class StreamShell:
         self.waiting.clear()
         self.waiting_changed.clear()
 
+    def warm(self, partition: int, stored: Iterable[tuple[bytes, bytes]]) -> None:
+        """Decode a partition's stored states into the cache now (with their seen ids, which need not stay
+        in memory as stored bytes afterwards)."""
+        for key, raw in stored:
+            if key not in self.cache:
+                self.cache[key] = (partition, decode_state(raw, key, self.load_seen)[1])
+
     def _count_waiting(self, queue: str, kind: str, outputs: list[Output]) -> None:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
         only (approximate after a restart or rebalance), never below 0; a duplicate event changes nothing."""

@@ -20,9 +20,12 @@ log = logging.getLogger(__name__)
 class ChangelogStore:
     """In-memory values per partition, every change also produced to `topic` (compacted) for recovery."""
 
-    def __init__(self, topic: str, producer: AIOKafkaProducer) -> None:
+    def __init__(self, topic: str, producer: AIOKafkaProducer, keep_values: bool = True) -> None:
         self.topic = topic
         self.producer = producer
+        self.keep_values = keep_values
+        """False: values written are not kept in memory, only those restored (until `drop`): for data read
+        once after an assignment, like the seen ids a state's windows are rebuilt with."""
         self.partitions: dict[int, dict[bytes, bytes]] = {}
         self.pending: list[asyncio.Future[object]] = []
 
@@ -42,9 +45,9 @@ class ChangelogStore:
         """Set (or delete, for None) a key of a partition; the changelog write is awaited by `flush`."""
         values = self.partitions.setdefault(partition, {})
         if value is None:
-            if values.pop(key, None) is None:
+            if values.pop(key, None) is None and self.keep_values:
                 return
-        else:
+        elif self.keep_values:
             values[key] = value
         self.pending.append(await self.producer.send(self.topic, key=key, value=value, partition=partition))
 
