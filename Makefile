@@ -15,7 +15,7 @@ BENCH_ARGS   ?=
 SOAK_ARGS    ?=
 BENCH_STAMP  := $(VENV)/.installed-bench
 
-.PHONY: help venv demo kafka kafka-jars test lint bench soak bench-deps fuzz
+.PHONY: help venv demo kafka kafka-jars browser test lint bench soak bench-deps fuzz
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,10 +33,14 @@ demo: venv ## run broker (tansu, no Java), worker and simulator with a live view
 kafka-jars: ## assemble the Apache Kafka broker classpath from Maven Central (no-op when up to date)
 	@tools/kafka/assemble.sh
 
+browser: ## Debian's headless Chromium and a CJK font, for the statement PDF/PNG test (no-op when present)
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
 kafka: kafka-jars ## run Kafka in the foreground on 127.0.0.1:$(PORT) (data in .cache/kafka-run/$(PORT))
 	tools/kafka/run.sh $(PORT)
 
-test: venv kafka-jars lint ## lint, then the whole test suite (starts its own brokers and services)
+test: venv kafka-jars browser lint ## lint, then the whole test suite (starts its own brokers and services)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv ## ruff + mypy

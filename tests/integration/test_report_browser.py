@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,9 @@ from typer.testing import CliRunner
 
 from streams.cli.main import app
 from streams.models import encode_event
-from streams.report.browser import CANDIDATES
 from tests.unit.test_report import PENALISED, october_events
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not any(shutil.which(c) for c in CANDIDATES), reason="no chromium on PATH")]
+pytestmark = pytest.mark.integration  # `make test` installs Chromium (`make browser`)
 
 
 def test_pdf_and_screenshot(tmp_path: Path) -> None:
