@@ -55,8 +55,9 @@ def run_command(
 def soak_command(
     minutes: Annotated[float, typer.Option(help="Wall minutes of steady traffic.")] = 30.0,
     rate: Annotated[float, typer.Option(help="Events per second.")] = 1000.0,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second (1,440: a day every minute).")]
-    = 1440.0,
+    speed: Annotated[float, typer.Option(
+        help="Simulated seconds per wall second (8,640: six days a minute, so a 30-minute soak crosses the "
+        "monthly term's window + retention several times and memory must level off).")] = 8640.0,
     every: Annotated[float, typer.Option(help="Seconds between RSS and lag samples.")] = 5.0,
     max_slope_mib_per_min: Annotated[float, typer.Option(help="Fail above this RSS growth over the second half.")]
     = 1.0,

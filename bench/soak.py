@@ -34,7 +34,9 @@ class SoakOptions:
 
     minutes: float = 30.0
     rate: float = 1000.0
-    speed: float = 1440.0
+    speed: float = 8640.0
+    """Six simulated days a wall minute: event ids are kept for the longest window + grace + retention (a month
+    and a day for the anonymous-bank contract), so memory can only level off once event time has passed that."""
     every: float = 5.0
     max_slope_mib_per_min: float = 1.0
     max_drained_lag: int = 100
