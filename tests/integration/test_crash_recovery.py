@@ -89,7 +89,7 @@ def test_two_workers_one_killed_the_survivor_takes_over_exactly(tmp_path: Path) 
         replay(broker)
         with worker_process(broker.url, tmp_path / "a", *args, contract=CONTRACT) as survivor, \
                 worker_process(broker.url, tmp_path / "b", *args, contract=CONTRACT) as victim:
-            wait_for_progress(victim, 5_000)  # both are working: the group is split
+            wait_for_progress(victim, 1_000)  # both are working: the group is split (any 2 partitions have more)
             os.killpg(int((tmp_path / "b" / "worker.pid").read_text()), signal.SIGKILL)
             got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
                                             lambda rs: final_january(rs).keys() >= expected.keys(), 240))
