@@ -101,7 +101,7 @@ class StreamShell:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
         only (approximate after a restart or rebalance), never below 0; a duplicate event changes nothing."""
         step = WAITING_STEP.get(kind)
-        if step is None or any(isinstance(o, DuplicateEvent) for o in outputs):
+        if step is None or (outputs and any(isinstance(o, DuplicateEvent) for o in outputs)):
             return
         self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
         self.waiting_changed.add(queue)

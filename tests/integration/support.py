@@ -98,3 +98,20 @@ async def consume_until(bootstrap: str, topic: str, done: object, timeout: float
 def run(coro: object) -> object:
     """asyncio.run for a coroutine built inline."""
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def computed_windows(contract: Path, files: list[Path]) -> dict[str, dict]:
+    """`cckpi compute` over anonymous-bank files: the last revision of each window record, by window key."""
+    from typer.testing import CliRunner
+
+    from streams.cli.main import app
+
+    result = CliRunner().invoke(app, ["compute", "-c", str(contract), "--source", "anonymous-bank",
+                                      *map(str, files)])
+    assert result.exit_code == 0, result.output[-2000:]
+    final: dict[str, dict] = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            record = orjson.loads(line)
+            final[record["key"]] = record  # the last revision of each window wins
+    return final

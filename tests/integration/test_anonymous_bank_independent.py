@@ -3,14 +3,12 @@ definitions, for every queue, day and KPI (and month for the monthly answer rate
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from streams.cli.main import app
+from tests.integration.support import computed_windows
 
 ROOT = Path(__file__).parents[2]
 DATA = ROOT.parent / "shared" / "data" / "anonymous-bank-1999"
@@ -47,14 +45,7 @@ def independent() -> pd.DataFrame:
 def test_compute_equals_an_independent_computation() -> None:
     if not DATA.is_dir():
         pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
-    result = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank",
-                                      *map(str, sorted(DATA.glob("*.txt")))])
-    assert result.exit_code == 0, result.output[-2000:]
-    final: dict[str, dict] = {}
-    for line in result.stdout.splitlines():
-        if line.startswith("{"):
-            record = json.loads(line)
-            final[record["key"]] = record  # the last revision of each window wins
+    final = computed_windows(CONTRACT, sorted(DATA.glob("*.txt")))
     ours = {(r["term"], r["scope"], r["window_start"][:10 if r["term"] != "answer-rate-month" else 7]):
             (r["numerator"], r["denominator"]) for r in final.values()}
 

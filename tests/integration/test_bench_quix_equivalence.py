@@ -4,20 +4,18 @@ queue, day and daily term (so `cckpi_vs_quix` compares equal work)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 from bench.quix_app import add, initial, offer_time_ms
 from bench.workload import DATA
 from streams.adapters import ReadStats, adapter_for
-from streams.cli.main import app
 from streams.models.decode import encode_event
+from tests.integration.support import computed_windows
 
 CONTRACT = Path(__file__).parents[2] / "contracts" / "examples" / "anonymous-bank.yaml"
 
@@ -37,14 +35,7 @@ def test_quix_app_aggregates_equal_cckpi_compute() -> None:
     january = sorted(DATA.glob("01_*.txt"))
     if not january:
         pytest.skip(f"{DATA} is not here")
-    result = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank",
-                                      *map(str, january)])
-    assert result.exit_code == 0, result.output[-2000:]
-    final: dict[str, dict] = {}
-    for line in result.stdout.splitlines():
-        if line.startswith("{"):
-            record = json.loads(line)
-            final[record["key"]] = record  # the last revision of each window wins
+    final = computed_windows(CONTRACT, january)
     ours: dict[tuple[str, str, str], tuple[float, float]] = {
         (r["term"], r["scope"], r["window_start"][:10]): (r["numerator"], r["denominator"])
         for r in final.values() if r["term"].endswith("-day")}
