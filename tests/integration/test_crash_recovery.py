@@ -34,8 +34,8 @@ def expected_january() -> dict[str, tuple]:
     return final_january([json.loads(line) for line in computed.stdout.splitlines() if line.startswith("{")])
 
 
-def replay(broker: ApacheKafkaBroker) -> None:
-    replayed = CliRunner().invoke(app, ["replay", "--source", "anonymous-bank", *FILES, "--broker", broker.url,
+def replay(broker: ApacheKafkaBroker, files: list[str] = FILES) -> None:
+    replayed = CliRunner().invoke(app, ["replay", "--source", "anonymous-bank", *files, "--broker", broker.url,
                                         "--as-fast-as-possible"])
     assert replayed.exit_code == 0, replayed.output[-2000:]
 
@@ -44,6 +44,35 @@ def wait_for_progress(url: str, offered: int) -> None:
     deadline = time.monotonic() + 120
     while (metric(url, "cckpi_events_total", type="call.offered") or 0) < offered:
         assert time.monotonic() < deadline, "the worker did not get going"
+        time.sleep(0.2)
+
+
+def restores(workdir: Path) -> list[str]:
+    """The worker's 'restored partitions [..] of cckpi.calls: N changelog records' lines, oldest first."""
+    return [line for line in (workdir / "worker.log").read_text(errors="replace").splitlines()
+            if "restored partitions" in line]
+
+
+def owned(workdir: Path) -> set[int]:
+    """The calls partitions a worker owns by its last restore line (rebalances are eager: each one logs all)."""
+    lines = restores(workdir)
+    return {int(p) for p in lines[-1].split("[")[-1].split("]")[0].split(",")} if lines else set()
+
+
+def wait_until_split(*workdirs: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        shares = [owned(w) for w in workdirs]
+        if all(shares) and sum(map(len, shares)) == len(set().union(*shares)):
+            return
+        assert time.monotonic() < deadline, f"the group did not split: {shares}"
+        time.sleep(0.2)
+
+
+def wait_until_owned(workdir: Path, partitions: set[int]) -> None:
+    deadline = time.monotonic() + 120
+    while owned(workdir) != partitions:
+        assert time.monotonic() < deadline, f"{workdir} never owned {partitions}: {restores(workdir)}"
         time.sleep(0.2)
 
 
@@ -85,20 +114,25 @@ def test_two_workers_one_killed_the_survivor_takes_over_exactly(tmp_path: Path) 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     args = ("--app-id", "it-takeover", *ARGS)
-    with ApacheKafkaBroker() as broker:
-        replay(broker)
-        with worker_process(broker.url, tmp_path / "a", *args, contract=CONTRACT) as survivor, \
-                worker_process(broker.url, tmp_path / "b", *args, contract=CONTRACT) as victim:
-            wait_for_progress(victim, 1_000)  # both are working: the group is split (any 2 partitions have more)
-            os.killpg(int((tmp_path / "b" / "worker.pid").read_text()), signal.SIGKILL)
-            got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
-                                            lambda rs: final_january(rs).keys() >= expected.keys(), 240))
-            taken_over = metric(survivor, "cckpi_events_total", type="call.offered") or 0
+    with ApacheKafkaBroker() as broker, \
+            worker_process(broker.url, tmp_path / "a", *args, contract=CONTRACT) as survivor, \
+            worker_process(broker.url, tmp_path / "b", *args, contract=CONTRACT) as victim:
+        # The group is split before any event arrives, so the victim's share starts at offset 0 whatever the speed
+        # of the machine (a worker started after the replay may find its share already processed by the first).
+        wait_until_split(tmp_path / "a", tmp_path / "b")
+        replay(broker, FILES[:1])
+        wait_for_progress(victim, 1_000)  # any 2 of the 4 partitions hold more than 1,000 offered calls
+        os.killpg(int((tmp_path / "b" / "worker.pid").read_text()), signal.SIGKILL)
+        # January's last windows stay open until February's events pass them: the survivor can only close them
+        # with the victim's state, restored from the changelog.
+        wait_until_owned(tmp_path / "a", {0, 1, 2, 3})
+        replay(broker, FILES[1:])
+        got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
+                                        lambda rs: final_january(rs).keys() >= expected.keys(), 240))
+        taken_over = metric(survivor, "cckpi_events_total", type="call.offered") or 0
     finals = final_january(got)
     assert {k: v[:4] for k, v in finals.items()} == {k: v[:4] for k, v in expected.items()}
-    restores = [line for line in (tmp_path / "a" / "worker.log").read_text().splitlines()
-                if "restored partitions" in line]
-    assert len(restores) >= 2, restores  # its first share, then the victim's partitions after the kill
-    read = max(int(line.split(": ")[-1].split()[0]) for line in restores)
-    assert read < 17_000, restores  # takeover reads the state changelog, not the 176,690 replayed events again
-    print(f"the survivor processed {taken_over:.0f} offered calls; restores: {restores}")
+    lines = restores(tmp_path / "a")
+    read = int(lines[-1].split(": ")[-1].split()[0])
+    assert 0 < read < 17_000, lines  # takeover reads the state changelog, not the 176,690 replayed events again
+    print(f"the survivor processed {taken_over:.0f} offered calls; restores: {lines}")
