@@ -20,7 +20,7 @@ SCALE = 1_000_000
 (float sums do, in the last digits: stream and batch, or a replay, could otherwise differ)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class WindowAgg:
     """Running sums of one window of one term; `revision` is -1 until first emitted."""
 
@@ -40,7 +40,7 @@ class WindowAgg:
     alert_revision: int = 0
     alert_since: float = 0.0
     sample: list[str] = field(default_factory=list)
-    """The last few contributing event ids: evidence for a breach."""
+    """The last contributing event ids (the last `lifecycle.SAMPLE_SIZE` count): evidence for a breach."""
 
     @property
     def num(self) -> float:
@@ -68,7 +68,7 @@ class ScopeState:
     late: int = 0
     applied: int = -1
     """Input position (Kafka offset) of the last message applied; a message delivered again is skipped."""
-    windows: dict[str, WindowAgg] = field(default_factory=dict)
+    windows: dict[tuple[str, float], WindowAgg] = field(default_factory=dict)
     seen: SeenIds = field(default_factory=SeenIds)
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
     load: QueueLoad | None = None
@@ -108,9 +108,9 @@ class ScopeState:
         return state
 
 
-def window_id(term: str, start: float) -> str:
-    """Key of a window within a scope's state."""
-    return f"{term}@{start:.0f}"
+def window_id(term: str, start: float) -> tuple[str, float]:
+    """Key of a window within a scope's state (a tuple: hashing it is cheaper than formatting a string)."""
+    return term, start
 
 
 def _finite(value: float) -> float | None:
