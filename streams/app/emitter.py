@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from streams.app import topics
 from streams.core.processor import Processor
@@ -29,9 +28,8 @@ Send = tuple[str, bytes, bytes]
 E = TypeVar("E", bound=EventBase)
 
 
-@dataclass(frozen=True)
-class RawMessage:
-    """One consumed Kafka message, as the shells need it."""
+class RawMessage(NamedTuple):
+    """One consumed Kafka message, as the shells need it (a tuple: one is made per message)."""
 
     key: bytes | None
     value: bytes | None

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from streams.calendar import BusinessCalendar
 from streams.contracts.model import Term
+from streams.core.dedupe import BUCKET_SECONDS
 from streams.core.forecast import Forecaster
 from streams.core.kpis import Contribution as KpiContribution
 from streams.core.lifecycle import assess, finalize, remember_sample
@@ -26,6 +27,9 @@ from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySu
 
 _Counting = tuple[CompiledTerm, Callable[[Event, Term], KpiContribution | None], Term, BusinessCalendar | None]
 """A term an event type feeds, with its contribution function, contract term and service hours at hand."""
+
+
+_QUEUE_EVENTS = (CallEventBase, AgentEventBase)
 
 
 class Processor:
@@ -82,7 +86,7 @@ class Processor:
         if not self.remember(state, event, position):
             return [DuplicateEvent(scope, event.event_id)]
         out = self.ingest_contributions(state, scope, event, contributions, wall_now)
-        if isinstance(event, CallEventBase | AgentEventBase):
+        if isinstance(event, _QUEUE_EVENTS):
             out.extend(self.forecaster.on_event(state, scope, event))
         return out
 
@@ -171,7 +175,9 @@ class Processor:
         if watermark <= state.watermark:
             return []
         state.watermark = watermark
-        state.seen.forget_before(watermark - self.dedupe_horizon)
+        horizon = watermark - self.dedupe_horizon
+        if horizon >= state.seen.oldest + BUCKET_SECONDS:  # an hour of ids to forget (checked here: hot path)
+            state.seen.forget_before(horizon)
         if watermark < state.next_due:
             return []
         closing: list[tuple[WindowAgg, CompiledTerm]] = []
