@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Iterable
@@ -72,6 +73,8 @@ class CallsLoop:
             await consumer.start()
             self.consumer = consumer
             consumer.subscribe([topics.CALLS], listener=_Listener(self))
+            gc.collect()
+            gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
             await self._loop(consumer)
         finally:
             self.consumer = None
