@@ -41,15 +41,13 @@ class SeenIds:
 
     def add(self, event_id: str, event_time: float, position: int = NO_POSITION, applied: int = NO_POSITION) -> bool:
         """Remember an id at a position; False when it was already seen and applied (a duplicate)."""
+        if self.has(event_id, event_time, applied):
+            return False
         bucket = int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS
         ids = self.buckets.get(bucket)
         if ids is None:
             ids = self.buckets[bucket] = {}
             self.oldest = min(self.oldest, bucket)
-        else:
-            known = ids.get(event_id)
-            if known is not None and known <= max(applied, NO_POSITION):  # `has`, inlined: it runs per event
-                return False
         ids[event_id] = position
         self.fresh.setdefault(bucket, {})[event_id] = position
         return True

@@ -171,11 +171,8 @@ class Forecaster:
 
     def on_event(self, state: ScopeState, scope: str, event: Event) -> list[Output]:
         """Take one applied event of a queue: forecast first if it starts a new minute, then count it."""
-        load = state.load
-        if load is None:
-            load = state.load = QueueLoad()
-        now = state.stream_time
-        out = [] if now < (load.minute + 1) * 60 and load.minute >= 0 else self.on_clock(state, scope, now)
+        load = state.load = state.load or QueueLoad()
+        out = self.on_clock(state, scope, state.stream_time)
         load.observe(event)
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from streams.core.records import BreachState, BreachUpdate
-from streams.core.state import SCALE, WindowAgg
+from streams.core.state import WindowAgg
 from streams.core.terms import CompiledTerm
 from streams.core.verdict import judge
 
@@ -19,16 +19,15 @@ SAMPLE_SIZE = 5
 
 
 def level(agg: WindowAgg, term: CompiledTerm) -> str:
-    """ok, warning or breached for the window's value so far (`judge`, unrolled: it runs per contribution)."""
+    """ok, warning or breached for the window's value so far."""
     t = term.term
-    den = agg.d / SCALE
-    if not den or den < t.min_volume:
-        return "ok"
-    value = agg.n / SCALE / den
-    warning = t.warning
-    if term.kind.higher_is_better:
-        return "breached" if value < t.threshold else "warning" if warning is not None and value < warning else "ok"
-    return "breached" if value > t.threshold else "warning" if warning is not None and value > warning else "ok"
+    value, status = judge(agg.num, agg.den, t.threshold, term.kind.higher_is_better, t.min_volume)
+    if status == "breached":
+        return "breached"
+    if status == "met" and value is not None and t.warning is not None and (
+            value < t.warning if term.kind.higher_is_better else value > t.warning):
+        return "warning"
+    return "ok"
 
 
 def assess(agg: WindowAgg, term: CompiledTerm, scope: str, at: float) -> BreachUpdate | None:
@@ -59,13 +58,12 @@ def _update(agg: WindowAgg, term: CompiledTerm, scope: str, state: BreachState) 
         window_start=term.window.iso(agg.start), window_end=term.window.iso(agg.end), state=state, status=status,
         value=value, numerator=agg.num, denominator=agg.den, threshold=t.threshold, warning=t.warning,
         revision=agg.alert_revision, since=datetime.fromtimestamp(agg.alert_since or agg.start, UTC).isoformat(),
-        sample=tuple(agg.sample[-SAMPLE_SIZE:]),
+        sample=tuple(agg.sample),
     )
 
 
 def remember_sample(agg: WindowAgg, event_id: str) -> None:
-    """Keep the last few contributing event ids (trimmed in steps, not per id: this runs per contribution)."""
-    sample = agg.sample
-    sample.append(event_id)
-    if len(sample) > 2 * SAMPLE_SIZE:
-        del sample[:-SAMPLE_SIZE]
+    """Keep the last few contributing event ids."""
+    agg.sample.append(event_id)
+    if len(agg.sample) > SAMPLE_SIZE:
+        del agg.sample[0]

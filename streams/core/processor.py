@@ -10,26 +10,16 @@ The same functions serve the batch command and the stream, so both give the same
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from streams.calendar import BusinessCalendar
-from streams.contracts.model import Term
-from streams.core.dedupe import BUCKET_SECONDS
 from streams.core.forecast import Forecaster
-from streams.core.kpis import Contribution as KpiContribution
 from streams.core.lifecycle import assess, finalize, remember_sample
 from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
-from streams.core.state import SCALE, ScopeState, WindowAgg
+from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
 from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySubmitted
-
-_Counting = tuple[CompiledTerm, Callable[[Event, Term], KpiContribution | None], Term, BusinessCalendar | None]
-"""A term an event type feeds, with its contribution function, contract term and service hours at hand."""
-
-
-_QUEUE_EVENTS = (CallEventBase, AgentEventBase)
 
 
 class Processor:
@@ -41,24 +31,24 @@ class Processor:
             (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
         """Event-time span after which no window an event fed can change, so its id can be forgotten."""
         self.forecaster = Forecaster(terms)
-        self._relevant: dict[tuple[str, str], tuple[_Counting, ...]] = {}
+        self._relevant: dict[tuple[str, str], tuple[CompiledTerm, ...]] = {}
 
     def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
         found: list[Contribution] = []
-        for term, contribute, spec, service_hours in self._terms_for(scope, event):
-            contribution = contribute(event, spec)
+        for term in self._terms_for(scope, event):
+            contribution = term.kind.contribute(event, term.term)  # type: ignore[misc]  # _terms_for checks it
             if contribution is None:
                 continue
             at, num, den = contribution
-            if service_hours is not None and not service_hours.is_working_time(datetime.fromtimestamp(at, UTC)):
+            if term.service_hours is not None and not term.service_hours.is_working_time(
+                    datetime.fromtimestamp(at, UTC)):
                 continue
             found.append(Contribution(term, at, num, den))
         return found
 
-    def _terms_for(self, scope: str, event: Event) -> Sequence[_Counting]:
-        """The scope's terms whose KPI counts this type of event, with what counting needs (memoised: the
-        per-event path is hot)."""
+    def _terms_for(self, scope: str, event: Event) -> Sequence[CompiledTerm]:
+        """The scope's terms whose KPI counts this type of event (memoised: the per-event path is hot)."""
         kind = getattr(event, "type", "")
         key = (scope, kind)
         found = self._relevant.get(key)
@@ -70,8 +60,7 @@ class Processor:
             else:
                 terms = self.terms.for_source("surveys" if isinstance(event, SurveySubmitted) else "availability")
             found = self._relevant[key] = tuple(
-                (t, t.kind.contribute, t.term, t.service_hours) for t in terms
-                if t.kind.contribute is not None and kind in t.kind.events)
+                t for t in terms if t.kind.contribute is not None and kind in t.kind.events)
         return found
 
     def ingest(self, state: ScopeState, scope: str, event: Event, wall_now: float,
@@ -86,7 +75,7 @@ class Processor:
         if not self.remember(state, event, position):
             return [DuplicateEvent(scope, event.event_id)]
         out = self.ingest_contributions(state, scope, event, contributions, wall_now)
-        if isinstance(event, _QUEUE_EVENTS):
+        if isinstance(event, CallEventBase | AgentEventBase):
             out.extend(self.forecaster.on_event(state, scope, event))
         return out
 
@@ -115,32 +104,25 @@ class Processor:
     def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str, at: float) -> list[Output]:
         """Add one contribution to its window and judge it so far; a closed window is revised (or the
         contribution reported). `at` is the event time, for the lifecycle's `since`."""
-        term, _, num, den, pending = c
+        term = c.term
         start, end = term.window.bounds(c.at)
         due = end + term.grace
-        wid = (term.key, start)  # window_id, inlined: this is the hottest line of the worker
+        wid = window_id(term.key, start)
         agg = state.windows.get(wid)
         if agg.closed if agg is not None else due <= state.watermark:
-            return self._late(state, scope, term, agg, wid, start, end, num, den, event_id)
+            return self._late(state, scope, term, agg, wid, start, end, c.num, c.den, event_id)
         if agg is None:
             agg = state.windows[wid] = WindowAgg(term.key, start, end)
-            if due < state.next_due:
-                state.next_due = due
-        agg.n += round(num * SCALE)  # WindowAgg.add, inlined
-        if pending:
-            agg.pending += pending
-            if pending < 0 and agg.pending <= 0 and due <= state.watermark:  # the last open ticket was decided
-                agg.d += round(den * SCALE)
-                if den:
-                    remember_sample(agg, event_id)
-                agg.closed = True
-                state.next_due = min(state.next_due, due + term.retention)
-                return self._close(agg, term, scope, "watermark")
-        if not den:
-            return []
-        agg.d += round(den * SCALE)
-        remember_sample(agg, event_id)
-        update = assess(agg, term, scope, at)
+            state.next_due = min(state.next_due, due)
+        agg.add(c.num, c.den)
+        agg.pending += c.pending
+        if c.den:
+            remember_sample(agg, event_id)
+        if c.pending < 0 and agg.pending <= 0 and due <= state.watermark:  # the last open ticket was decided
+            agg.closed = True
+            state.next_due = min(state.next_due, due + term.retention)
+            return self._close(agg, term, scope, "watermark")
+        update = assess(agg, term, scope, at) if c.den else None
         return [] if update is None else [update]
 
     def _late(self, state: ScopeState, scope: str, term: CompiledTerm, agg: WindowAgg | None, wid: tuple[str, float],
@@ -175,9 +157,7 @@ class Processor:
         if watermark <= state.watermark:
             return []
         state.watermark = watermark
-        horizon = watermark - self.dedupe_horizon
-        if horizon >= state.seen.oldest + BUCKET_SECONDS:  # an hour of ids to forget (checked here: hot path)
-            state.seen.forget_before(horizon)
+        state.seen.forget_before(watermark - self.dedupe_horizon)
         if watermark < state.next_due:
             return []
         closing: list[tuple[WindowAgg, CompiledTerm]] = []

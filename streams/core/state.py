@@ -40,7 +40,7 @@ class WindowAgg:
     alert_revision: int = 0
     alert_since: float = 0.0
     sample: list[str] = field(default_factory=list)
-    """The last contributing event ids (the last `lifecycle.SAMPLE_SIZE` count): evidence for a breach."""
+    """The last few contributing event ids: evidence for a breach."""
 
     @property
     def num(self) -> float:
