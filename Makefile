@@ -43,9 +43,10 @@ kafka: kafka-jars ## run Kafka in the foreground on 127.0.0.1:$(PORT) (data in .
 test: venv kafka-jars browser lint ## lint, then the whole test suite (starts its own brokers and services)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-lint: venv ## ruff + mypy
+lint: venv ## ruff + mypy + import-linter (the layering contracts in pyproject.toml)
 	$(BIN)/ruff check streams tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --cache-dir .cache/import-linter
 
 bench-deps: $(BENCH_STAMP) ## install the `bench` extra (Quix Streams, psutil) into .venv
 

@@ -18,8 +18,8 @@ from streams.cli.inputs import adapter_errors_exit
 from streams.cli.replay import SOURCE_HELP, SourceFiles, Timezone
 from streams.core.terms import compile_terms
 from streams.forecast.backtest import STAFFING_INTERVAL, Backtest, Score, backtest, with_estimated_staffing
-from streams.forecast.erlang import agents_needed, predict
 from streams.models.events import Event
+from streams.queueing.erlang import agents_needed, predict
 
 app = typer.Typer(
     help="Queue forecasts: Erlang C / Erlang A for planners, and backtests of the breach forecasts.",

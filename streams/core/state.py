@@ -6,14 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from streams.core.dedupe import SeenIds
-
-if TYPE_CHECKING:
-    from streams.core.forecast import QueueLoad
+from streams.core.load import QueueLoad
 
 SCALE = 1_000_000
 """Sums are kept as integers of millionths, so they are exact and do not depend on the order of addition
@@ -72,7 +70,7 @@ class ScopeState:
     seen: SeenIds = field(default_factory=SeenIds)
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
     load: QueueLoad | None = None
-    """Smoothed load, staffing and forecast warnings of a queue (streams.core.forecast); None elsewhere."""
+    """Smoothed load, staffing and forecast warnings of a queue (streams.core.load); None elsewhere."""
 
     def to_bytes(self) -> bytes:
         """Compact serialization for the state table; `fc` (forecast load) only when present, so states written
@@ -102,8 +100,6 @@ class ScopeState:
             state.windows[window_id(agg.term, agg.start)] = agg
         state.seen.load(data["seen"], read_seen)
         if "fc" in data:
-            from streams.core.forecast import QueueLoad
-
             state.load = QueueLoad.from_json(data["fc"])
         return state
 

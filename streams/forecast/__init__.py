@@ -1,5 +1,3 @@
-"""Breach forecasts: queueing models (Erlang C and A) and period budgets, as pure functions."""
+"""Backtests of the core's breach forecasts on recorded calls: a batch tool above the core.
 
-from streams.forecast.erlang import Prediction, agents_needed, erlang_b, erlang_c, predict, predict_a, predict_c
-
-__all__ = ["Prediction", "agents_needed", "erlang_b", "erlang_c", "predict", "predict_a", "predict_c"]
+The queueing models and period budgets the forecasts use are in `streams.queueing`, below the core."""

@@ -13,8 +13,8 @@ from streams.cli.main import app
 from streams.contracts import load_contract, parse_contract
 from streams.core import WindowResult, compile_terms, compute
 from streams.forecast.backtest import backtest, with_estimated_staffing
-from streams.forecast.erlang import predict
 from streams.models import AgentLoggedIn, AgentLoggedOut, AgentReady, CallAnswered, CallEnded, CallOffered
+from streams.queueing.erlang import predict
 from streams.sim import Traffic, simulate
 from tests.helpers import at
 

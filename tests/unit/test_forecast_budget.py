@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.forecast.budget import period_budget
+from streams.queueing.budget import period_budget
 
 
 def test_answer_rate_month_example() -> None:

@@ -10,7 +10,7 @@ arithmetic (no Erlang B recursion) and checks both.
 Erlang A is checked against a brute-force solution of the birth-death chain of M/M/n+M (truncated where the
 probabilities vanish) and, for the waiting time, a numerical integration of the tagged caller's journey through the
 queue (Runge-Kutta on the number of callers ahead, with its own exponential patience): none of the closed forms
-of `streams.forecast.erlang` are used by the reference.
+of `streams.queueing.erlang` are used by the reference.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from streams.forecast.erlang import agents_needed, erlang_b, erlang_c, predict_a, predict_c
+from streams.queueing.erlang import agents_needed, erlang_b, erlang_c, predict_a, predict_c
 
 PUBLISHED = {11: (0.6821, 0.390, 122.8), 12: (0.4494, 0.640, 40.4), 13: (0.2853, 0.796, 17.1),
              14: (0.1741, 0.888, 7.8)}
