@@ -179,16 +179,20 @@ class CallsLoop:
             seen.drop(new)  # the seen ids now live in the warmed states only
 
     async def report_lag(self) -> None:
-        """`cckpi_consumer_lag_messages` of the calls partitions this worker owns."""
+        """`cckpi_consumer_lag_messages` of the calls partitions this worker owns: highwater minus the committed
+        offset (the fetch position before the first commit), so a batch that is fetched again and again but never
+        committed shows as lag, not as 0."""
         consumer = self.consumer
         if consumer is None:
             return
         for partition in sorted(self.owned):
             tp = TopicPartition(topics.CALLS, partition)
             highwater = consumer.highwater(tp)
-            position = await consumer.position(tp)
-            if highwater is not None and position is not None:
-                self.metrics.consumer_lag.labels(topics.CALLS, str(partition)).set(max(0, highwater - position))
+            done = await consumer.committed(tp)
+            if done is None:
+                done = await consumer.position(tp)
+            if highwater is not None and done is not None:
+                self.metrics.consumer_lag.labels(topics.CALLS, str(partition)).set(max(0, highwater - done))
                 self.lagging.add(partition)
 
 

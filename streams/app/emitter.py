@@ -12,6 +12,7 @@ from streams.core.records import (
     DuplicateEvent,
     LateContribution,
     Output,
+    OutsideContract,
     QueueForecast,
     TicketMissed,
     WindowResult,
@@ -82,8 +83,6 @@ class Emitter:
             elif isinstance(out, BreachUpdate):
                 sends.append((topics.BREACHES, *breach_message(out)))
                 self.metrics.breach_updates.labels(out.contract, out.term, out.state).inc()
-                if out.state == "final" and out.status == "breached":
-                    self.metrics.on_final_breach(out.key, out.contract, out.term)
                 if self.alerts is not None:
                     self.alerts.on_update(out)
             elif isinstance(out, TicketMissed):
@@ -99,6 +98,8 @@ class Emitter:
                 contract, _, term = out.term.partition("/")
                 self.metrics.late.labels(contract, term, "dropped").inc()
                 self.metrics.dead_letters.labels("late").inc()
+            elif isinstance(out, OutsideContract) and msg is not None:  # not judged: one letter per contract
+                self.dead_letter(sends, msg, out.reason, "outside_contract")
 
     def publish_current(self, processor: Processor, scope: str, state: ScopeState, clock: str | None = None) -> None:
         """Period-to-date gauges: the value of each term's latest open window, and the watermark of the clock
@@ -113,7 +114,7 @@ class Emitter:
             self.metrics.set_current(term.term.kpi, term.contract, term.term.id, scope, num / den)
 
     def dead_letter(self, sends: list[Send], msg: RawMessage, reason: str, kind: str) -> None:
-        """Park a message with the reason, untouched."""
+        """Park a message with the reason (a bounded excerpt of it, with its sizes and sha256: see `DeadLetter`)."""
         key, value = dead_letter_message(msg.value, msg.key, reason, kind, (msg.topic, msg.partition, msg.offset))
         sends.append((topics.DEAD_LETTER, key, value))
         self.metrics.dead_letters.labels(kind).inc()

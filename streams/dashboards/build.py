@@ -311,13 +311,14 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
         "违约窗口 Breached windows",
         [target(f"round(sum by (term) (increase(cckpi_breaches_total{{{CONTRACT}, {SCOPE}}}[$__range])))", "{{term}}")],
         unit="none", decimals=0, thresholds=steps((GREEN, None), (RED, 1)),
-        description="Windows closed (or revised) as breached in the time range.\n\n" + penalties_text(used))
+        description="Windows breached in the time range, each once (a revision of a breached window does not count "
+        "again; revisions are on the pipeline-health dashboard).\n\n" + penalties_text(used))
     grid.row([by_status, met_share, breached], height=8)
     trend = timeseries(
         "违约趋势 Breaches over time",
         [target(f"sum by (term) (increase(cckpi_breaches_total{{{CONTRACT}, {SCOPE}}}[$__rate_interval]))",
                 "{{term}}")], unit="none", minimum=0, bars=True,
-        description="Breached windows per interval.")
+        description="Windows breached per interval, each once (when it first closes or is revised as breached).")
     row = [trend]
     if any(s.source == "tickets" for s in specs):
         row.append(tickets_past_deadline())
@@ -418,7 +419,8 @@ def pipeline_health() -> Json:
         description="Events whose id was already counted (ignored).")
     revisions = timeseries("窗口修订 Window revisions", [target(
         f"sum by (term) (rate(cckpi_window_revisions_total{{{CONTRACT}}}[$__rate_interval]))", "{{term}}")],
-        unit=per_s, minimum=0, description="Closed windows revised by late events.")
+        unit=per_s, minimum=0, description="Revisions of closed windows: records with revision >= 1 on "
+        "cckpi.kpi-windows (a late event changed a published window).")
     grid.row([late, duplicates, revisions], height=7)
     watermark = timeseries("水位延迟 Watermark age", [target(
         f"time() - cckpi_watermark_timestamp_seconds{{{SCOPE}}}", "{{scope}}")], unit="s",
@@ -426,7 +428,8 @@ def pipeline_health() -> Json:
         "availability clocks): how far event time is behind.")
     lag = timeseries("消费延迟 Consumer lag", [target(
         "sum by (topic, partition) (cckpi_consumer_lag_messages)", "{{topic}} [{{partition}}]")], unit="none",
-        decimals=0, minimum=0, description="Messages in each assigned source partition not fetched yet.")
+        decimals=0, minimum=0, description="Messages in each assigned source partition not processed yet "
+        "(cckpi.calls: highwater minus the committed offset; the other topics: minus the fetch position).")
     grid.row([watermark, lag], height=8)
     batch = timeseries("批处理耗时 Batch duration", _quantiles("cckpi_batch_duration_seconds"), unit="s", minimum=0,
                        description="Time to process one consumed batch (p50, p95).")

@@ -6,9 +6,12 @@ counters, and no call or ticket ids as labels (cardinality is contracts x terms 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics_core import Metric
 
 from streams.core.kpis import KPIS
 from streams.core.records import QueueForecast, WindowResult
@@ -17,11 +20,54 @@ from streams.core.terms import CompiledTerm
 TERM_LABELS = ("contract", "term", "scope")
 
 
+def safe_label(value: str) -> str:
+    """A label value as exported: control, zero-width, bidi and other invisible characters (anything Python does
+    not print, but the space) written as `\\uXXXX`, so a series reads as what it is named."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
+
+
+class SafeRegistry(CollectorRegistry):
+    """A registry whose exposition (and `get_sample_value`) carries every label value through `safe_label`."""
+
+    def collect(self) -> Iterator[Metric]:
+        """The registered metrics, label values made safe where needed."""
+        for metric in super().collect():
+            if not all(v.isprintable() for sample in metric.samples for v in sample.labels.values()):
+                metric.samples = [sample._replace(labels={k: safe_label(v) for k, v in sample.labels.items()})
+                                  for sample in metric.samples]
+            yield metric
+
+
+class BreachedWindows:
+    """Windows already counted as breached, so each counts once however often it is revised; a window is forgotten
+    once a later window of its term and scope ends past its end plus grace and retention (it can no longer be
+    revised then), so memory holds only windows that are still revisable."""
+
+    def __init__(self) -> None:
+        self.horizon: dict[tuple[str, str], float] = {}
+        """Grace plus retention (seconds) of each (contract, term); unknown terms are never forgotten."""
+        self.known: dict[tuple[str, str, str], dict[str, float]] = {}
+        """Per (contract, term, scope): breached window keys and the window end after which they are forgotten."""
+
+    def first(self, result: WindowResult) -> bool:
+        """True the first time a result of this window is breached."""
+        end = datetime.fromisoformat(result.window_end).timestamp()
+        known = self.known.setdefault((result.contract, result.term, result.scope), {})
+        for key in [k for k, forget_at in known.items() if forget_at <= end]:
+            del known[key]
+        if result.status != "breached" or result.key in known:
+            return False
+        known[result.key] = end + self.horizon.get((result.contract, result.term), math.inf)
+        return True
+
+
 class Metrics:
     """All cckpi metrics, registered on their own registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        self.registry = registry or SafeRegistry()
         r = self.registry
         self.kpi = {
             k.name: Gauge(f"cckpi_{k.name}_{k.unit}", f"{k.title} of the current (open) or last closed window",
@@ -46,14 +92,17 @@ class Metrics:
         self.penalties = Counter("cckpi_penalties_total", "Penalties booked by windows that closed breached",
                                  ["contract", "term", "currency"], registry=r)
         self.prices: dict[tuple[str, str], tuple[float, str]] = {}
-        self.priced: set[str] = set()
+        self.breached_windows = BreachedWindows()
+        """Windows already counted in `cckpi_breaches_total` and `cckpi_penalties_total`."""
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
                                        ["contract", "term"], registry=r)
-        self.breaches = Counter("cckpi_breaches_total", "Windows closed (or revised) as breached",
+        self.breaches = Counter("cckpi_breaches_total", "Breached windows, each once (when it first closes or is "
+                                "revised as breached; later revisions count in cckpi_window_revisions_total)",
                                 TERM_LABELS, registry=r)
         self.windows_closed = Counter("cckpi_windows_closed_total", "Window results emitted, by status",
                                       ["contract", "term", "status"], registry=r)
-        self.revisions = Counter("cckpi_window_revisions_total", "Closed windows revised by late events",
+        self.revisions = Counter("cckpi_window_revisions_total", "Revisions of closed windows: window records with "
+                                 "revision >= 1 (a late event changed an already published window)",
                                  ["contract", "term"], registry=r)
         self.events = Counter("cckpi_events_total", "Valid events processed", ["type"], registry=r)
         self.late = Counter("cckpi_events_late_total",
@@ -61,6 +110,11 @@ class Metrics:
                             ["contract", "term", "outcome"], registry=r)
         self.duplicates = Counter("cckpi_events_duplicate_total", "Events whose id was already counted (ignored)",
                                   registry=r)
+        self.conflicting_duplicates = Counter("cckpi_events_conflicting_duplicate_total", "Events whose id was "
+                                              "already counted with other content (dead-lettered)", registry=r)
+        self.unscoped = Counter("cckpi_events_unscoped_total", "Valid events outside every contract's scope (a queue "
+                                "or service no contract names): no state, no series of their own", ["family"],
+                                registry=r)
         self.dead_letters = Counter("cckpi_dead_letters_total", "Messages sent to the dead-letter topic",
                                     ["reason"], registry=r)
         self.watermark = Gauge("cckpi_watermark_timestamp_seconds", "Event-time watermark of a scope",
@@ -136,17 +190,17 @@ class Metrics:
     def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
         """Publish every term's levels so dashboards can draw the contract line; remember the penalties."""
         for t in terms:
+            self.breached_windows.horizon[(t.contract, t.term.id)] = t.grace + t.retention
             if t.term.penalty is not None:
                 self.prices[(t.contract, t.term.id)] = (float(t.term.penalty.amount), t.term.penalty.currency)
             self.threshold[t.term.kpi].labels(t.contract, t.term.id).set(t.term.threshold)
             if t.term.warning is not None:
                 self.warning[t.term.kpi].labels(t.contract, t.term.id).set(t.term.warning)
 
-    def on_final_breach(self, breach_id: str, contract: str, term: str) -> None:
-        """Book a window's penalty once, however often it is revised while breached (the ledger has the record)."""
+    def _book_penalty(self, contract: str, term: str) -> None:
+        """Book a breached window's penalty (once per window, like the breach count; the ledger has the record)."""
         price = self.prices.get((contract, term))
-        if price is not None and breach_id not in self.priced:
-            self.priced.add(breach_id)
+        if price is not None:
             self.penalties.labels(contract, term, price[1]).inc(price[0])
 
     def on_result(self, result: WindowResult) -> None:
@@ -156,8 +210,9 @@ class Metrics:
             self.kpi[result.kpi].labels(*labels, "last_closed").set(result.value)
         self.windows_closed.labels(result.contract, result.term, result.status).inc()
         self.breached.labels(*labels).set(1 if result.status == "breached" else 0)
-        if result.status == "breached":
+        if self.breached_windows.first(result):
             self.breaches.labels(*labels).inc()
+            self._book_penalty(result.contract, result.term)
         if result.revision > 0:
             self.revisions.labels(result.contract, result.term).inc()
 

@@ -8,6 +8,7 @@ from pydantic import TypeAdapter
 
 from streams.core.records import BREACH_SCHEMA_VERSION, BreachUpdate, TicketMissed, WindowResult
 from streams.ledger.book import Escalation
+from streams.sinks.records import DeadLetter
 
 BASE = "https://cckpi.dev/schemas/outputs"
 
@@ -33,4 +34,5 @@ def output_schemas() -> dict[str, dict[str, Any]]:
         "breach.ticket": _schema(TicketMissed, "breach.ticket", BREACH_SCHEMA_VERSION, {
             **breach, "kind": {"const": "ticket"}, "status": {"const": "breached"}, "severity": {"const": "breach"}}),
         "escalation": _schema(Escalation, "escalation", 1, {"schema_version": {"const": 1}}),
+        "dead-letter": _schema(DeadLetter, "dead-letter", 1, {}),
     }
