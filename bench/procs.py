@@ -24,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK_CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"
 
 
+def shown(path: Path) -> str:
+    """A path as results record it: relative to the repository when inside it (no machine's folders in them)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 @dataclass
 class Worker:
     """One running `cckpi worker` process: its pid, /metrics URL and log file."""

@@ -7,6 +7,7 @@ copy is new traffic in later years, still in event-time order, on the same weekd
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,8 +18,19 @@ from streams.adapters import ReadStats, adapter_for
 from streams.models.decode import encode_event
 from streams.models.events import routing_key
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anonymous-bank-1999"
-"""The data set, in the shared folder beside the repository."""
+DATA_ENV = "CCKPI_DATA_DIR"
+"""Environment variable naming the folder of the real data sets (anonymous-bank-1999/, asterisk-queue-log/,
+servicenow-incidents/); by default `../shared/data` relative to the repository root."""
+
+
+def data_dir() -> Path:
+    """The folder of the real data sets: `$CCKPI_DATA_DIR`, else `shared/data` beside the repository."""
+    configured = os.environ.get(DATA_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+DATA = data_dir() / "anonymous-bank-1999"
+"""The data set of the benchmark: the Anonymous Bank months."""
 SHIFT = timedelta(weeks=52)
 """Event-time step between copies: longer than the data's span (Jan-Oct), a whole number of weeks."""
 

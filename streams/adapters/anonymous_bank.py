@@ -6,12 +6,12 @@ customer_id, priority, type, date (YYMMDD), vru_entry, vru_exit, vru_time, q_sta
 ser_start, ser_exit, ser_time, server. Columns are found by header name.
 
 Times: local times of day in `Asia/Jerusalem` (`--timezone` to change) on the `date` column's day; a vru_exit more
-than 12 hours earlier than vru_entry is on the next day (issue 4 says "earlier than vru_entry": rows with a negative
+than 12 hours earlier than vru_entry is on the next day (not merely "earlier than vru_entry": rows with a negative
 vru_time have vru_exit a few seconds before vru_entry on the same day, and stay on it). `occurred_at` carries the UTC
 offset in force at that local time (+02:00 or +03:00 in 1999); a local time skipped or repeated by a DST change
 takes the offset before the change.
 
-Mapping (queue = the `type` column: PS, PE, IN, NE, NW, TT), exactly the definitions of issue 4:
+Mapping (queue = the `type` column: PS, PE, IN, NE, NW, TT), the project's definitions for this data set:
 
 - offered = AGENT rows + HANG rows with q_time > 0, at `date` + vru_exit (local time);
 - AGENT: `call.answered` q_time seconds after the offer (wait_seconds = q_time, agent_id = server), then
@@ -27,7 +27,11 @@ source's call_id repeats within a day across VRU lines (8,795 collisions in the 
 the date it is unique.
 
 Quirks kept and counted (in `ReadStats.quirks`, summarized through `on_problem`): negative vru_time; AGENT rows with
-server NO_SERVER (agent_id left empty); calls ending after midnight.
+server NO_SERVER (agent_id left empty); calls ending after midnight. Malformed rows are reported and skipped, never
+read as a wrong value: a row with more or fewer fields than the header, a row whose vru_time, q_time or ser_time is
+not whole seconds (only vru_time may be negative), and a row other than PHANTOM whose date, vru_entry, vru_exit or
+q_start is not a date or time of day, whose q_time or ser_time is over a day, or whose outcome is unknown. (q_exit,
+ser_start and ser_exit are not read.)
 
 Order: each file's events are sorted by time (ties keep each call's order: offered, answered, ended); files are
 read in the given order, and events of a file later than the start of the next file (calls crossing midnight at
@@ -73,15 +77,27 @@ _OFFSET_STEP = 900
 
 
 def _clock(text: str) -> int:
-    """Seconds after midnight of `H:MM:SS`."""
+    """Seconds after midnight of `H:MM:SS` (ASCII digits only; anything else raises)."""
     value = _CLOCKS.get(text)
     if value is None:
-        h, m, s = text.split(":")
-        value = int(h) * 3600 + int(m) * 60 + int(s)
-        if not (0 <= int(m) < 60 and 0 <= int(s) < 60 and 0 <= value < _DAY):
+        parts = text.split(":")
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) > 2 \
+                or len(parts[1]) != 2 or len(parts[2]) != 2:
+            raise ValueError(f"bad time of day {text!r}")
+        h, m, s = (int(p) for p in parts)
+        value = h * 3600 + m * 60 + s
+        if not (m < 60 and s < 60 and value < _DAY):
             raise ValueError(f"bad time of day {text!r}")
         _CLOCKS[text] = value
     return value
+
+
+def _not_seconds(vru_time: str, q_time: str, ser_time: str) -> str:
+    """Which duration column is not whole seconds (vru_time may be negative), for the problem report."""
+    for what, text in (("vru_time", vru_time.removeprefix("-")), ("q_time", q_time), ("ser_time", ser_time)):
+        if not text.isdigit():
+            return f"{what} {text!r} is not a whole number of seconds"
+    return "a duration is not a whole number of seconds"
 
 
 def _date(text: str) -> int:
@@ -177,20 +193,36 @@ class AnonymousBankAdapter(BaseAdapter):
                 f = line.rstrip("\r\n").split("\t")
                 if len(f) != width:
                     if line.strip():
-                        problems.row(line_no, f"expected {width} tab-separated fields, found {len(f)}")
+                        problems.fields(line_no, len(f), width, "tab-separated fields")
                     continue
                 rows += 1
                 outcome = f[i_out]
                 try:
-                    if f[i_vtime][0] == "-":
+                    v_text, q_text, s_text = f[i_vtime], f[i_qtime], f[i_stime]
+                    negative = v_text[:1] == "-"
+                    if not ((v_text[1:] if negative else v_text).isdigit() and q_text.isdigit() and s_text.isdigit()):
+                        raise ValueError(_not_seconds(v_text, q_text, s_text))
+                    if negative:
                         quirks[QUIRK_NEGATIVE_VRU] += 1
                     if outcome == "PHANTOM":
                         skipped[SKIP_PHANTOM] += 1
                         continue
+                    q_time, ser_time = int(q_text), int(s_text)
+                    if q_time > _DAY or ser_time > _DAY:
+                        raise ValueError(f"q_time {q_time} or ser_time {ser_time} outside 0..86400")
                     q_start = clock_of(f[i_qs]) or _clock(f[i_qs])
-                    q_time = int(f[i_qtime])
+                    entry = clock_of(f[i_entry]) or _clock(f[i_entry])
+                    v_exit = clock_of(f[i_vexit]) or _clock(f[i_vexit])
+                    date = f[i_date]
+                    day = dates.get(date)
+                    if day is None:
+                        day = dates[date] = _date(date)
+                    queue = f[i_type]
+                    if not queue or len(queue) > 100 or not f[i_cid] or len(f[i_vru]) + len(f[i_cid]) > 150 \
+                            or len(f[i_server]) > 200:
+                        raise ValueError("empty or over-long call_id or type, or over-long vru+line or server")
                     if outcome == "HANG":
-                        if q_time == 0:  # never reached the agents' queue (issue 4's definition)
+                        if q_time == 0:  # never reached the agents' queue: never offered
                             skipped[SKIP_VRU_HANG] += 1
                             continue
                     elif outcome != "AGENT":
@@ -198,18 +230,6 @@ class AnonymousBankAdapter(BaseAdapter):
                     elif q_start == 0 and q_time == 0 and not direct_answers:
                         skipped[SKIP_DIRECT] += 1
                         continue
-                    entry = clock_of(f[i_entry]) or _clock(f[i_entry])
-                    v_exit = clock_of(f[i_vexit]) or _clock(f[i_vexit])
-                    date = f[i_date]
-                    day = dates.get(date)
-                    if day is None:
-                        day = dates[date] = _date(date)
-                    ser_time = int(f[i_stime])
-                    if not 0 <= q_time <= _DAY or not 0 <= ser_time <= _DAY:
-                        raise ValueError(f"q_time {q_time} or ser_time {ser_time} outside 0..86400")
-                    queue = f[i_type]
-                    if not queue or len(queue) > 100 or not f[i_cid]:
-                        raise ValueError("empty call_id or type")
                     if v_exit < entry - _HALF_DAY:  # the call crossed midnight in the VRU
                         v_exit += _DAY
                     # offered at vru_exit; answered or abandoned q_time later; ended ser_time after the answer

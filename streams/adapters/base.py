@@ -71,6 +71,14 @@ class Problems:
         if self.sink is not None and self.count <= MAX_ROW_PROBLEMS:
             self.sink(f"{self.path}:{line}: skipped: {reason}")
 
+    def fields(self, line: int, found: int, expected: int, what: str = "fields") -> bool:
+        """Whether a row has the header's field count; if not (a missing or an extra column shifts or cuts the
+        values), count and report it as malformed, so the caller skips it."""
+        if found == expected:
+            return True
+        self.row(line, f"expected {expected} {what}, found {found}")
+        return False
+
     def close(self) -> None:
         """Report how many malformed rows were not shown one by one."""
         if self.sink is not None and self.count > MAX_ROW_PROBLEMS:

@@ -24,6 +24,10 @@ A transition from New straight to Resolved gives both `ticket.first_response` an
 The clock of one ticket never runs backwards: an event stamped before the previous event of its ticket (an update
 stamped before opened_at, a resolution after a later update) is moved to that previous time and counted as a
 quirk. Ids: event_id = `sn-{number}-{row index within the incident}-{type}` (`sn-{number}-created`).
+Malformed input is reported through `on_problem`, never read as a wrong value. An incident is left out whole (its
+events depend on every row of it) when one of its rows has more or fewer fields than the header, an opened_at,
+sys_updated_at or resolved_at that is not a `DD-MM-YYYY HH:MM` date, a reopen_count missing or not a whole number
+>= 0, or no incident_state.
 Order: all events of all files are sorted by time (ties keep each ticket's order), so one watermark serves all
 tickets; the whole input is held in memory (the UCI log has 141,712 rows).
 """
@@ -54,6 +58,7 @@ COLUMNS = ("number", "incident_state", "reopen_count", "opened_at", "sys_updated
 """Columns the adapter needs."""
 
 MISSING = "?"
+SKIP_BROKEN = "rows of incidents with a malformed row (reported; the incident is left out whole)"
 QUIRK_CLAMPED = "events stamped before the previous event of their ticket (moved to that time)"
 QUIRK_NO_RESOLVED_AT = "incidents resolved without resolved_at (sys_updated_at used)"
 QUIRK_NO_CATEGORY = "incidents without a category (`unknown` used)"
@@ -68,6 +73,14 @@ def _when(text: str, tz: tzinfo, cache: dict[str, datetime]) -> datetime:
     if found is None:
         found = cache[text] = datetime.strptime(text, "%d-%m-%Y %H:%M").replace(tzinfo=tz)
     return found
+
+
+def _count(value: str, what: str) -> int:
+    """A count column: a whole number >= 0 in ASCII digits (missing, negative or non-numeric values raise: a guess
+    would make up or hide a reopening)."""
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"{what} {value!r} is not a whole number >= 0")
+    return int(value)
 
 
 def _optional(value: str, limit: int) -> str | None:
@@ -113,24 +126,33 @@ class ServiceNowIncidentsAdapter(BaseAdapter):
             index = [header.index(c) for c in COLUMNS]
             width = len(header)
             incident: list[tuple[int, list[str]]] = []
+            current, broken = None, False
             seen: set[str] = set()
             for row in reader:
                 line_no = reader.line_num
                 if not row or row == [""]:
                     continue
-                if len(row) != width:
-                    problems.row(line_no, f"expected {width} fields, found {len(row)}")
+                number = row[index[0]] if len(row) > index[0] else ""
+                if number != current:
+                    out.extend(self._finished(incident, broken, tz, stats, problems, seq, seen))
+                    incident, current, broken = [], number, False
+                if not problems.fields(line_no, len(row), width):
+                    broken = True  # the incident's events depend on every row of it
                     continue
                 stats.rows += 1
-                fields = [row[i] for i in index]
-                if incident and fields[0] != incident[0][1][0]:
-                    out.extend(self._incident(incident, tz, stats, problems, seq, seen))
-                    incident = []
-                incident.append((line_no, fields))
-            if incident:
-                out.extend(self._incident(incident, tz, stats, problems, seq, seen))
+                incident.append((line_no, [row[i] for i in index]))
+            out.extend(self._finished(incident, broken, tz, stats, problems, seq, seen))
         problems.close()
         return out
+
+    def _finished(self, rows: list[tuple[int, list[str]]], broken: bool, tz: tzinfo, stats: ReadStats,
+                  problems: Problems, seq: Iterator[int], seen: set[str]) -> list[_Timed]:
+        """The events of one incident's rows, or none (its good rows counted as skipped) if one of them was
+        malformed: without a row, its transitions and their times would be wrong."""
+        if broken:
+            stats.skipped[SKIP_BROKEN] += len(rows)
+            return []
+        return self._incident(rows, tz, stats, problems, seq, seen) if rows else []
 
     def _incident(self, rows: list[tuple[int, list[str]]], tz: tzinfo, stats: ReadStats, problems: Problems,
                   seq: Iterator[int], seen: set[str]) -> list[_Timed]:
@@ -142,13 +164,19 @@ class ServiceNowIncidentsAdapter(BaseAdapter):
         seen.add(number)
         line_no, first = rows[0]
         _, state, _, opened, _, channel, category, priority, group, resolved_at = first
+        updates: list[datetime] = []
+        reopens: list[int] = []
         try:
-            if not number or len(number) > 200:
+            if not number or len(number) > 150:  # event ids hold it: at most 200 characters
                 raise ValueError("empty or over-long incident number")
             opened_at = _when(opened, tz, cache)
             final_resolution = None if resolved_at in ("", MISSING) else _when(resolved_at, tz, cache)
-            updates = [_when(f[4], tz, cache) for _, f in rows]
-            reopens = [int(f[2]) if f[2] not in ("", MISSING) else 0 for _, f in rows]
+            for row_line, f in rows:
+                line_no = row_line  # the line reported is the first that is wrong
+                if f[1] in ("", MISSING):
+                    raise ValueError("incident_state missing")
+                updates.append(_when(f[4], tz, cache))
+                reopens.append(_count(f[2], "reopen_count"))
         except ValueError as exc:
             problems.row(line_no, f"incident {number}: {exc}; its {len(rows)} rows skipped")
             return []

@@ -147,7 +147,7 @@ def backtest_command(
     **Examples**
 
     - `cckpi forecast backtest -c contracts/examples/anonymous-bank.yaml --source anonymous-bank
-      /work/shared/data/anonymous-bank-1999/*.txt`
+      ../shared/data/anonymous-bank-1999/*.txt`
     - `cckpi forecast backtest -c contracts/examples/anonymous-bank.yaml --source anonymous-bank
       --kpi service_level --kpi answer_rate --format json data/01_January.txt`
     """

@@ -1,4 +1,4 @@
-"""Adapters on the full real data sets in ../shared/data (skipped only when that folder is absent), and
+"""Adapters on the full real data sets (tests/realdata.py: skipped when absent, failed then under CI), and
 `cckpi replay` of a fixture to a real Kafka broker."""
 
 from __future__ import annotations
@@ -21,19 +21,17 @@ from streams.adapters import anonymous_bank as ab
 from streams.app import topics
 from streams.cli.replay import replay_command
 from streams.models import Event, decode_event, encode_event, routing_key
+from tests.realdata import real_data
 
 pytestmark = pytest.mark.integration
 
-DATA = Path(__file__).parents[2].parent / "shared" / "data"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "adapters"
 
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    """The shared data folder; the only reason these tests skip is its absence."""
-    if not DATA.is_dir():
-        pytest.skip(f"real data folder {DATA} is absent")
-    return DATA
+    """The real data folder; the only reason these tests skip is its absence (under CI they fail then)."""
+    return real_data()
 
 
 def run(name: str, files: list[Path]) -> tuple[list[Event], ReadStats, list[str]]:

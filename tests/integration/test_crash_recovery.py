@@ -18,23 +18,22 @@ from streams.app import topics
 from streams.brokers import ApacheKafkaBroker
 from streams.cli.main import app
 from tests.integration.support import consume_until, metric, worker_process
-from tests.integration.test_replay_month import CONTRACT, DATA, final_january
+from tests.integration.test_replay_month import CONTRACT, final_january, january_and_february
 
 pytestmark = pytest.mark.integration
 
 
-FILES = [str(DATA / "01_January.txt"), str(DATA / "02_February.txt")]
 ARGS = ("--idle-after", "3600", "--max-future-days", "100000")
 
 
 def expected_january() -> dict[str, tuple]:
-    if not DATA.is_dir():
-        pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
-    computed = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", *FILES])
+    computed = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank",
+                                        *january_and_february()])
     return final_january([json.loads(line) for line in computed.stdout.splitlines() if line.startswith("{")])
 
 
-def replay(broker: ApacheKafkaBroker, files: list[str] = FILES) -> None:
+def replay(broker: ApacheKafkaBroker, files: list[str] | None = None) -> None:
+    files = january_and_february() if files is None else files
     replayed = CliRunner().invoke(app, ["replay", "--source", "anonymous-bank", *files, "--broker", broker.url,
                                         "--as-fast-as-possible"])
     assert replayed.exit_code == 0, replayed.output[-2000:]
@@ -120,13 +119,13 @@ def test_two_workers_one_killed_the_survivor_takes_over_exactly(tmp_path: Path) 
         # The group is split before any event arrives, so the victim's share starts at offset 0 whatever the speed
         # of the machine (a worker started after the replay may find its share already processed by the first).
         wait_until_split(tmp_path / "a", tmp_path / "b")
-        replay(broker, FILES[:1])
+        replay(broker, january_and_february()[:1])
         wait_for_progress(victim, 1_000)  # any 2 of the 4 partitions hold more than 1,000 offered calls
         os.killpg(int((tmp_path / "b" / "worker.pid").read_text()), signal.SIGKILL)
         # January's last windows stay open until February's events pass them: the survivor can only close them
         # with the victim's state, restored from the changelog.
         wait_until_owned(tmp_path / "a", {0, 1, 2, 3})
-        replay(broker, FILES[1:])
+        replay(broker, january_and_february()[1:])
         got = asyncio.run(consume_until(broker.bootstrap, topics.KPI_WINDOWS,
                                         lambda rs: final_january(rs).keys() >= expected.keys(), 240))
         taken_over = metric(survivor, "cckpi_events_total", type="call.offered") or 0

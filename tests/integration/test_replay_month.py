@@ -15,12 +15,17 @@ from streams.app import topics
 from streams.brokers import ApacheKafkaBroker
 from streams.cli.main import app
 from tests.integration.support import consume_until, metric, worker_process
+from tests.realdata import real_data
 
 ROOT = Path(__file__).parents[2]
-DATA = ROOT.parent / "shared" / "data" / "anonymous-bank-1999"
 CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"
 
 pytestmark = pytest.mark.integration
+
+
+def january_and_february() -> list[str]:
+    """The first two real months (February's calls close January's days); skipped or failed when absent."""
+    return [str(real_data("anonymous-bank-1999", name)) for name in ("01_January.txt", "02_February.txt")]
 
 
 def final_january(records: list[dict]) -> dict[str, tuple]:
@@ -33,9 +38,7 @@ def final_january(records: list[dict]) -> dict[str, tuple]:
 
 
 def test_replayed_month_equals_compute(tmp_path: Path) -> None:
-    if not DATA.is_dir():
-        pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
-    files = [str(DATA / "01_January.txt"), str(DATA / "02_February.txt")]  # February's calls close January's days
+    files = january_and_february()
     computed = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", *files])
     assert computed.exit_code == 0, computed.output[-2000:]
     expected = final_january([json.loads(line) for line in computed.stdout.splitlines() if line.startswith("{")])

@@ -16,14 +16,13 @@ from typer.testing import CliRunner
 
 from streams.cli.main import app
 from streams.contracts import load_contract
+from tests.realdata import real_data
 
 ROOT = Path(__file__).parents[2]
 CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"
-MONTH = Path("/work/shared/data/anonymous-bank-1999/09_September.txt")
 PERIOD = "1999-09"
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not MONTH.exists(), reason=f"{MONTH} not available (see ../shared/data/README.md)")]
+pytestmark = pytest.mark.integration
 
 
 class _Matrix(HTMLParser):
@@ -66,8 +65,9 @@ def _shown(value: float | None, unit: str) -> str:
 
 
 def test_statement_of_a_month_equals_compute(tmp_path: Path) -> None:
+    month = real_data("anonymous-bank-1999", "09_September.txt")
     runner = CliRunner()
-    computed = runner.invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", str(MONTH)])
+    computed = runner.invoke(app, ["compute", "-c", str(CONTRACT), "--source", "anonymous-bank", str(month)])
     assert computed.exit_code == 0, computed.output
     expected: dict[str, dict] = {}
     for line in computed.stdout.splitlines():
@@ -80,7 +80,7 @@ def test_statement_of_a_month_equals_compute(tmp_path: Path) -> None:
 
     out = tmp_path / "statement"
     result = runner.invoke(app, ["report", "-c", str(CONTRACT), "--period", PERIOD, "--source", "anonymous-bank",
-                                 str(MONTH), "--out", str(out)])
+                                 str(month), "--out", str(out)])
     assert result.exit_code == 0, result.output
 
     # every window, parsed back from windows.csv
@@ -134,5 +134,5 @@ def test_statement_of_a_month_equals_compute(tmp_path: Path) -> None:
 
     # the digest names the month file's sha256
     inputs = {r["name"]: r for r in _csv(out / "inputs.csv")}
-    assert inputs[MONTH.name]["sha256"] == hashlib.sha256(MONTH.read_bytes()).hexdigest()
+    assert inputs[month.name]["sha256"] == hashlib.sha256(month.read_bytes()).hexdigest()
     assert inputs["(all inputs)"]["sha256"] in page

@@ -11,23 +11,22 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app
+from tests.realdata import real_data
 
 ROOT = Path(__file__).parents[2]
-DATA = ROOT.parent / "shared" / "data" / "servicenow-incidents" / "incident_event_log_subset.csv"
 CONTRACT = ROOT / "contracts" / "examples" / "servicenow-incidents.yaml"
 
 pytestmark = pytest.mark.integration
 
 
 def test_resolution_per_priority() -> None:
-    if not DATA.is_file():
-        pytest.skip(f"{DATA} is not here (the issue asks these full-data tests to skip then)")
-    result = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "servicenow-incidents", str(DATA)])
+    data = real_data("servicenow-incidents", "incident_event_log_subset.csv")
+    result = CliRunner().invoke(app, ["compute", "-c", str(CONTRACT), "--source", "servicenow-incidents", str(data)])
     assert result.exit_code == 0, result.output[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     final = {r["key"]: r for r in records}.values()
 
-    with DATA.open(newline="") as fh:
+    with data.open(newline="") as fh:
         first_rows = {}
         for row in csv.DictReader(fh):
             first_rows.setdefault(row["number"], row)

@@ -1,4 +1,4 @@
-"""Short soak (issue 8): one worker under steady simulated traffic for 80 s on a broker of its own.
+"""Short soak: one worker under steady simulated traffic for 80 s on a broker of its own.
 
 Measured, not timed: once windows close and their state expires (15-minute and hourly windows with 30 minutes of
 retention; 8 simulated minutes pass per wall second, so about 10 simulated hours in all), the worker's RSS must

@@ -68,7 +68,7 @@ def test_registry_and_lookup() -> None:
 def test_anonymous_bank_maps_each_outcome() -> None:
     events, stats, problems = read("anonymous-bank", AB_FILES)
     e = by_id(events)
-    # AGENT: offered at vru_exit, answered q_time later, ended ser_time after the answer (issue 4's definitions).
+    # AGENT: offered at vru_exit, answered q_time later, ended ser_time after the answer (the adapter's definitions).
     assert e["ab-AA0101-990131-33116-offered"].occurred_at == datetime(1999, 1, 31, 9, 0, 6, tzinfo=IL_WINTER)
     answered = e["ab-AA0101-990131-33116-answered"]
     assert (answered.occurred_at, answered.wait_seconds, answered.agent_id, answered.queue) == (
