@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 T = TypeVar("T")
 
@@ -24,15 +26,102 @@ class once(cached_property[T]):
 SCHEMA_VERSION = 1
 """Version of the event schemas; bumped on any incompatible change."""
 
+MIN_YEAR, MAX_YEAR = 1970, 2199
+"""Years (of the local date-time as sent) an instant may have: anything else is a broken clock or a placeholder
+such as 0001-01-01, and would overflow window arithmetic in the core."""
+
+INSTANT_PATTERN = (r"^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                   r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+"""RFC 3339 date-time with a mandatory offset, years MIN_YEAR..MAX_YEAR (the published schemas carry it as is)."""
+INSTANT_ERROR = "instant"
+"""Error type of a JSON date-time that is not INSTANT_PATTERN or not a real day (`instant_problem` says why)."""
+
+CONTROL = r"[\u0000-\u001f\u007f-\u009f]"
+"""A control character (C0, DEL, C1)."""
+PRINTABLE = f"^[^{CONTROL[1:-1]}]*$"
+"""No control characters: what the decoder checks (natively)."""
+NO_CONTROL = {"not": {"pattern": CONTROL}}
+"""No control characters, as the published schemas say it: without `$`, which in Python, Java or PCRE validators
+also matches before a final newline (in ECMA 262 and in the decoder it does not)."""
+
+
+def instant_problem(text: object) -> str:
+    """Why `text` is not an acceptable instant, in words a producer can act on (the failure path only)."""
+    if not isinstance(text, str):
+        return "must be a date-time string"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        return f"must be an RFC 3339 date-time with offset, like 2026-11-23T10:00:00+08:00 ({exc})"
+    if parsed.utcoffset() is None:
+        return "must have a UTC offset (Z or +HH:MM), like 2026-11-23T10:00:00+08:00"
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return f"year {parsed.year} is outside {MIN_YEAR}..{MAX_YEAR}"
+    return "must be in the form YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)"
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _in_range(value: datetime) -> datetime:
+    """An aware datetime built in Python must be one its JSON form can say: a year in range, a whole-minute offset."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}")
+    offset = value.utcoffset()
+    if offset is not None and offset % _MINUTE:
+        raise ValueError(f"UTC offset {offset} is not a whole number of minutes")
+    return value
+
+
+class _InstantSchema:
+    """Validation of `Instant`: JSON text must match INSTANT_PATTERN (checked natively, then parsed by the C
+    `datetime.fromisoformat`, which also rejects days a month has not); Python takes an aware datetime in range."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        text = core_schema.no_info_plain_validator_function(
+            datetime.fromisoformat, json_schema_input_schema=core_schema.str_schema())
+        from_json = core_schema.custom_error_schema(
+            core_schema.chain_schema([core_schema.str_schema(pattern=INSTANT_PATTERN), text]), INSTANT_ERROR,
+            custom_error_message=f"must be an RFC 3339 date-time with offset in years {MIN_YEAR}..{MAX_YEAR}")
+        from_python = core_schema.no_info_after_validator_function(
+            _in_range, core_schema.datetime_schema(tz_constraint="aware"))
+        return core_schema.json_or_python_schema(from_json, from_python)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN, **NO_CONTROL}
+
+
+Instant = Annotated[datetime, _InstantSchema()]
+"""An aware date-time in years MIN_YEAR..MAX_YEAR, sent as RFC 3339 text with its offset."""
+
+
+class _PrintableSchema:
+    """JSON Schema of a PRINTABLE string: NO_CONTROL in place of the pattern."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        del json_schema["pattern"]
+        return {**json_schema, **NO_CONTROL}
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+"""An id at the source (event, call, agent, ticket, survey)."""
+OptionalName = Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE), _PrintableSchema()] | None
+"""A queue or service name, if any: a metric label and a partition key, so without control characters."""
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE), _PrintableSchema()]
+"""A queue or service name."""
+
 
 class EventBase(BaseModel):
     """Fields every event carries: identity, schema version and when it happened."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(once,))
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ignored_types=(once,))
 
-    schema_version: Literal[1] = Field(default=1, description="Version of this event schema.")
-    event_id: str = Field(min_length=1, max_length=200, description="Unique id; duplicates count once.")
-    occurred_at: AwareDatetime = Field(description="When it happened at the source, with its UTC offset.")
+    schema_version: int = Field(  # not Literal[1]: that takes `true` for 1, even in strict mode
+        default=SCHEMA_VERSION, ge=SCHEMA_VERSION, le=SCHEMA_VERSION, json_schema_extra={"const": SCHEMA_VERSION},
+        description="Version of this event schema.")
+    event_id: Id = Field(description="Unique id; duplicates count once.")
+    occurred_at: Instant = Field(description="When it happened at the source, with its UTC offset.")
 
     @once
     def ts(self) -> float:
@@ -43,8 +132,8 @@ class EventBase(BaseModel):
 class CallEventBase(EventBase):
     """A step in one call's life in one queue."""
 
-    call_id: str = Field(min_length=1, max_length=200, description="Id of the call at the source.")
-    queue: str = Field(min_length=1, max_length=100, description="Queue (skill, hotline) the call was offered to.")
+    call_id: Id = Field(description="Id of the call at the source.")
+    queue: Name = Field(description="Queue (skill, hotline) the call was offered to.")
 
 
 class CallOffered(CallEventBase):
@@ -95,7 +184,7 @@ class CallEnded(CallEventBase):
     talk_seconds: float = Field(ge=0, le=86_400, description="Seconds in conversation.")
     hold_seconds: float = Field(default=0, ge=0, le=86_400, description="Seconds on hold.")
     wrap_seconds: float = Field(default=0, ge=0, le=86_400, description="After-call work seconds.")
-    offered_at: AwareDatetime | None = Field(
+    offered_at: Instant | None = Field(
         default=None, description="When the call entered the queue, if known: talk and handle time then count in "
         "the window of the offer, like the other call KPIs (otherwise in the window of the end).")
 
@@ -104,8 +193,8 @@ class AgentEventBase(EventBase):
     """A change of one agent's state in one queue: staffing, for forecasts. Travels on the calls topic keyed by
     the queue, so it shares the partition (and the order) of the queue's call events."""
 
-    agent_id: str = Field(min_length=1, max_length=200, description="Agent (login, extension) at the source.")
-    queue: str = Field(min_length=1, max_length=100, description="Queue (skill) the agent serves.")
+    agent_id: Id = Field(description="Agent (login, extension) at the source.")
+    queue: Name = Field(description="Queue (skill) the agent serves.")
 
 
 class AgentLoggedIn(AgentEventBase):
@@ -150,7 +239,7 @@ CallEvent = Annotated[
 class TicketEventBase(EventBase):
     """A step in one ticket's (request, fault, complaint) life."""
 
-    ticket_id: str = Field(min_length=1, max_length=200, description="Id of the ticket at the source.")
+    ticket_id: Id = Field(description="Id of the ticket at the source.")
 
 
 class TicketCreated(TicketEventBase):
@@ -160,7 +249,7 @@ class TicketCreated(TicketEventBase):
     category: str = Field(min_length=1, max_length=100, description="request, fault, complaint, ...")
     priority: str = Field(default="normal", max_length=50, description="Priority as the source names it.")
     channel: str | None = Field(default=None, max_length=50, description="phone, email, chat, web, ...")
-    queue: str | None = Field(default=None, max_length=100, description="Team or queue that owns it.")
+    queue: OptionalName = Field(default=None, description="Team or queue that owns it.")
 
 
 class TicketFirstResponse(TicketEventBase):
@@ -204,10 +293,11 @@ class SurveySubmitted(EventBase):
     """A customer answered a satisfaction survey."""
 
     type: Literal["survey.submitted"] = "survey.submitted"
-    survey_id: str = Field(min_length=1, max_length=200)
-    csat_points: float | None = Field(default=None, ge=0, description="Satisfaction points on the contract scale.")
+    survey_id: Id
+    csat_points: float | None = Field(default=None, ge=0, le=1_000_000,
+                                      description="Satisfaction points on the contract scale.")
     nps_score: int | None = Field(default=None, ge=0, le=10, description="Likelihood to recommend, 0..10.")
-    queue: str | None = Field(default=None, max_length=100)
+    queue: OptionalName = None
     ticket_id: str | None = Field(default=None, max_length=200)
     call_id: str | None = Field(default=None, max_length=200)
 
@@ -216,21 +306,21 @@ class ServiceDown(EventBase):
     """A measured service became unavailable."""
 
     type: Literal["service.down"] = "service.down"
-    service: str = Field(min_length=1, max_length=100)
+    service: Name
 
 
 class ServiceUp(EventBase):
     """A measured service became available again."""
 
     type: Literal["service.up"] = "service.up"
-    service: str = Field(min_length=1, max_length=100)
+    service: Name
 
 
 class ServiceProbe(EventBase):
     """A periodic check: the service was up or not for the last `interval_seconds`."""
 
     type: Literal["service.probe"] = "service.probe"
-    service: str = Field(min_length=1, max_length=100)
+    service: Name
     ok: bool
     interval_seconds: float = Field(gt=0, le=86_400)
 
@@ -250,8 +340,6 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
                   TicketUpdated, TicketResolved, TicketReopened, TicketClosed, SurveySubmitted, ServiceDown,
                   ServiceUp, ServiceProbe)
 }
-
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def routing_key(event: Event) -> str:

@@ -84,14 +84,21 @@ def test_the_shell_parks_bad_messages_and_counts_every_valid_event(candidates: l
     huge = HUGE
     far_future = encode_event(answered(at("10:05").replace(year=2099)))
     naive = encode_event(answered(at("10:05"))).replace(b"+08:00", b"")
+    year_1, year_9999 = (encode_event(answered(at("10:05"))).replace(b"2026-11-23", year) for year in
+                         (b"0001-01-01", b"9999-12-31"))  # they once reached the core and spoiled the next event
     messages = [*(RawMessage(b"q1", v, topics.CALLS, 0, i) for i, v in enumerate(bad)),
                 RawMessage(b"q1", huge, topics.CALLS, 0, 100), RawMessage(b"q1", far_future, topics.CALLS, 0, 101),
-                RawMessage(b"q1", naive, topics.CALLS, 0, 102)]
+                RawMessage(b"q1", naive, topics.CALLS, 0, 102), RawMessage(b"q1", year_1, topics.CALLS, 0, 103),
+                RawMessage(b"q1", year_9999, topics.CALLS, 0, 104)]
     valid = [RawMessage(b"q1", encode_event(e), topics.CALLS, 0, 200 + i) for i, e in enumerate(good)]
     interleaved = [m for pair in zip_longest(messages, valid) for m in pair if m is not None]
     result = shell.on_batch(interleaved, stored={}, wall_now=at("11:00").timestamp())
     windows = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert [(w["numerator"], w["denominator"]) for w in windows] == [(2, 3)]
     dead = [orjson.loads(v) for t, _k, v in result.sends if t == topics.DEAD_LETTER]
-    assert {"future_event", "invalid"} <= {d["kind"] for d in dead}
+    kinds = {d["kind"] for d in dead}
+    assert {"future_event", "invalid"} <= kinds and "internal_error" not in kinds
     assert all(d["reason"] for d in dead)
+    assert {d["reason"] for d in dead if d["offset"] in (103, 104)} == {
+        "invalid event: call.answered.occurred_at: year 1 is outside 1970..2199",
+        "invalid event: call.answered.occurred_at: year 9999 is outside 1970..2199"}

@@ -1,7 +1,8 @@
 """Coverage-guided fuzzing (atheris) of what the worker and the CLI read from outside: event bytes and contract files.
 
 The property under test: any input either decodes or raises the one documented error type with a reason
-(`InvalidEvent` for events, `ContractError` for contracts); anything else is a crash the fuzzer reports.
+(`InvalidEvent` for events, `ContractError` for contracts), and event bytes that decode conform to the published
+schemas (schemas/events/v1); anything else is a crash the fuzzer reports.
 
     .venv/bin/python tools/fuzz/fuzz_inputs.py events -atheris_runs=200000
     .venv/bin/python tools/fuzz/fuzz_inputs.py contracts -max_total_time=60
@@ -10,8 +11,12 @@ The property under test: any input either decodes or raises the one documented e
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for the schema yardstick in tests/
+from tests.event_schemas import schema_problem  # not instrumented: it judges, it is not under test
 
 with atheris.instrument_imports():
     from streams.contracts.loader import ContractError, parse_contract
@@ -19,12 +24,15 @@ with atheris.instrument_imports():
 
 
 def fuzz_events(data: bytes) -> None:
-    """Event bytes: a valid event, or InvalidEvent with a non-empty reason and kind."""
+    """Event bytes: a valid event that conforms to its published schema, or InvalidEvent with a reason and kind."""
     for decode in (decode_event, decode_call):
         try:
             decode(data)
         except InvalidEvent as exc:
             assert exc.reason and exc.kind, exc
+        else:
+            problem = schema_problem(data)
+            assert problem is None, f"accepted but not schema-valid: {problem}"
 
 
 def fuzz_contracts(data: bytes) -> None:
