@@ -1,6 +1,9 @@
-"""The catalog of KPI kinds a contract term may name: source, unit, direction and allowed parameters.
+"""The KPI registry, schema half: one definition per KPI kind a contract term may name, and every fact about it
+that contracts, statements, dashboards and metrics read (names, titles, unit, direction, options, definition).
 
-Schema-level facts only; how events contribute to each KPI lives in `streams.core.kpis`.
+How events contribute to each KPI, which events settle a ticket clock and how a KPI is forecast live with the same
+KPI in `streams.core.kpis` (the pure contract layer cannot import the core); the core refuses to start unless both
+halves name the same KPIs. Adding a KPI: one `KpiSpec` here, one `KpiKind` there, and their tests.
 """
 
 from __future__ import annotations
@@ -10,68 +13,129 @@ from typing import Literal
 
 Source = Literal["calls", "tickets", "surveys", "availability"]
 Unit = Literal["ratio", "seconds", "points", "score"]
+Measure = Literal["offered", "answered", "ended", "tickets", "complaints", "measured_seconds", "surveys"]
+"""What a KPI's denominator counts (the volume its window records carry), as statements name it."""
+Level = Literal["threshold", "warning"]
+
+LEVEL_RANGES: dict[str, tuple[float, float]] = {"ratio": (0.0, 1.0), "seconds": (0.0, 1e9), "points": (0.0, 1e6),
+                                                "score": (-100.0, 100.0)}
+"""Valid threshold and warning levels of each unit."""
 
 CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds"})
 QUEUES = frozenset({"queues"})
 TICKET_OPTIONS = frozenset({"categories", "priorities", "within"})
+WITHIN = frozenset({"within"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KpiSpec:
-    """What a KPI kind measures and which term fields it takes."""
+    """What a KPI kind measures, how it is named and which term fields it takes."""
 
     name: str
-    title: str
+    """The `kpi:` of a term, and the middle of its metric names (`cckpi_<name>_<unit>`)."""
+    title_zh: str
+    """Chinese title, in the seed contracts' wording (statements, dashboards)."""
+    title_en: str
+    """English title (statements, dashboards, metric help, alerts)."""
     source: Source
+    """The event family it is computed from."""
     unit: Unit
     higher_is_better: bool
+    """True when it breaches below the threshold (rates), False when above (times, abandons)."""
     options: frozenset[str]
+    """Term fields it takes (see `streams.contracts.checks.OPTION_FIELDS`)."""
+    definition: str
+    """One line: numerator / denominator (README, dashboard panel descriptions)."""
+    measure: Measure
     required: frozenset[str] = frozenset()
+    """Options a term of this KPI must give."""
     min_window_seconds: int = 60
-    definition: str = ""
+    """The shortest window a term may judge it over."""
+    default_categories: tuple[str, ...] = ()
+    """Tickets: the categories counted when the term names none."""
+
+    @property
+    def title(self) -> str:
+        """English title (metric help and alerts are in English)."""
+        return self.title_en
+
+    @property
+    def titles(self) -> str:
+        """Both titles, as dashboards show them: `接听率 Answer rate`."""
+        return f"{self.title_zh} {self.title_en}"
+
+    def title_in(self, language: Literal["zh", "en"]) -> str:
+        """The title in a statement's language."""
+        return self.title_zh if language == "zh" else self.title_en
 
     @property
     def level_range(self) -> tuple[float, float]:
         """Valid range of threshold and warning levels."""
-        return {"ratio": (0.0, 1.0), "seconds": (0.0, 1e9), "points": (0.0, 1e6), "score": (-100.0, 100.0)}[self.unit]
+        return LEVEL_RANGES[self.unit]
+
+    def metric(self, level: Level | None = None) -> str:
+        """Its Prometheus gauge: the value (`cckpi_answer_rate_ratio`) or a contract level
+        (`cckpi_answer_rate_threshold_ratio`)."""
+        return f"cckpi_{self.name}_{level}_{self.unit}" if level else f"cckpi_{self.name}_{self.unit}"
 
 
-def _spec(name: str, title: str, source: Source, unit: Unit, higher: bool, options: frozenset[str],
-          definition: str, required: frozenset[str] = frozenset(), min_window: int = 60) -> KpiSpec:
-    return KpiSpec(name, title, source, unit, higher, options, required, min_window, definition)
+def _catalog(*specs: KpiSpec) -> dict[str, KpiSpec]:
+    """The specs by name; a name given twice or a required option the KPI does not take is a programming error."""
+    catalog: dict[str, KpiSpec] = {}
+    for spec in specs:
+        if spec.name in catalog:
+            raise ValueError(f"KPI {spec.name!r} is defined twice")
+        if not spec.required <= spec.options:
+            missing = sorted(spec.required - spec.options)
+            raise ValueError(f"KPI {spec.name!r} requires options it does not take: {missing}")
+        catalog[spec.name] = spec
+    return catalog
 
 
-CATALOG: dict[str, KpiSpec] = {s.name: s for s in (
-    _spec("answer_rate", "Answer rate", "calls", "ratio", True, CALL_OPTIONS,
-          "answered / (answered + abandoned), by offer time"),
-    _spec("service_level", "Service level", "calls", "ratio", True,
-          CALL_OPTIONS | {"answer_within_seconds", "abandons_within_target_good"},
-          "answered within T (+ abandons within T if counted good) / (answered + abandoned)",
-          required=frozenset({"answer_within_seconds"})),
-    _spec("abandon_rate", "Abandonment rate", "calls", "ratio", False, CALL_OPTIONS,
-          "abandoned / (answered + abandoned), by offer time"),
-    _spec("asa", "Average speed of answer", "calls", "seconds", False, QUEUES,
-          "mean queue wait of answered calls"),
-    _spec("avg_talk_time", "Average talk time", "calls", "seconds", False, QUEUES,
-          "mean talk seconds of ended calls, by offer time (else end time)"),
-    _spec("avg_handle_time", "Average handle time", "calls", "seconds", False, QUEUES,
-          "mean talk + hold + wrap seconds of ended calls, by offer time (else end time)"),
-    _spec("first_response_within", "First response in time", "tickets", "ratio", True, TICKET_OPTIONS,
-          "tickets whose first response came within `within` / tickets created",
-          required=frozenset({"within"}), min_window=3600),
-    _spec("solved_or_updated_within", "Solved or updated in time", "tickets", "ratio", True, TICKET_OPTIONS,
-          "tickets solved or given a progress update within `within` / tickets created",
-          required=frozenset({"within"}), min_window=3600),
-    _spec("resolution_within", "Resolution in time", "tickets", "ratio", True, TICKET_OPTIONS,
-          "tickets resolved within `within` / tickets created", required=frozenset({"within"}), min_window=86400),
-    _spec("complaints_closed_within", "Complaints closed in time", "tickets", "ratio", True, TICKET_OPTIONS,
-          "complaints closed within `within` / complaints created (categories default to complaint)",
-          required=frozenset({"within"}), min_window=86400),
-    _spec("availability", "Availability", "availability", "ratio", True, frozenset({"services"}),
-          "up seconds / measured seconds of the services", min_window=3600),
-    _spec("csat_average", "Average satisfaction", "surveys", "points", True, frozenset({"scale_max"}),
-          "mean CSAT points of submitted surveys", min_window=86400),
-    _spec("nps", "Net promoter score", "surveys", "score", True, frozenset(),
-          "% promoters (9-10) - % detractors (0-6) of submitted surveys", min_window=86400),
-)}
-"""Every KPI kind, by name."""
+CATALOG: dict[str, KpiSpec] = _catalog(
+    KpiSpec(name="answer_rate", title_zh="接听率", title_en="Answer rate", source="calls", unit="ratio",
+            higher_is_better=True, options=CALL_OPTIONS, measure="offered",
+            definition="answered / (answered + abandoned), by offer time"),
+    KpiSpec(name="service_level", title_zh="服务水平", title_en="Service level", source="calls", unit="ratio",
+            higher_is_better=True, options=CALL_OPTIONS | {"answer_within_seconds", "abandons_within_target_good"},
+            required=frozenset({"answer_within_seconds"}), measure="offered",
+            definition="answered within T (+ abandons within T if counted good) / (answered + abandoned)"),
+    KpiSpec(name="abandon_rate", title_zh="放弃率", title_en="Abandon rate", source="calls", unit="ratio",
+            higher_is_better=False, options=CALL_OPTIONS, measure="offered",
+            definition="abandoned / (answered + abandoned), by offer time"),
+    KpiSpec(name="asa", title_zh="平均应答速度", title_en="Average speed of answer", source="calls", unit="seconds",
+            higher_is_better=False, options=QUEUES, measure="answered",
+            definition="mean queue wait of answered calls"),
+    KpiSpec(name="avg_talk_time", title_zh="平均通话时长", title_en="Average talk time", source="calls",
+            unit="seconds", higher_is_better=False, options=QUEUES, measure="ended",
+            definition="mean talk seconds of ended calls, by offer time (else end time)"),
+    KpiSpec(name="avg_handle_time", title_zh="平均处理时长", title_en="Average handle time", source="calls",
+            unit="seconds", higher_is_better=False, options=QUEUES, measure="ended",
+            definition="mean talk + hold + wrap seconds of ended calls, by offer time (else end time)"),
+    KpiSpec(name="first_response_within", title_zh="首次响应及时率", title_en="First response in time",
+            source="tickets", unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            min_window_seconds=3600, measure="tickets",
+            definition="tickets whose first response came within `within` / tickets created"),
+    KpiSpec(name="solved_or_updated_within", title_zh="解决或更新及时率", title_en="Solved or updated in time",
+            source="tickets", unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            min_window_seconds=3600, measure="tickets",
+            definition="tickets solved or given a progress update within `within` / tickets created"),
+    KpiSpec(name="resolution_within", title_zh="问题解决及时率", title_en="Resolution in time", source="tickets",
+            unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            min_window_seconds=86400, measure="tickets",
+            definition="tickets resolved within `within` / tickets created"),
+    KpiSpec(name="complaints_closed_within", title_zh="投诉办结及时率", title_en="Complaints closed in time",
+            source="tickets", unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            min_window_seconds=86400, measure="complaints", default_categories=("complaint",),
+            definition="complaints closed within `within` / complaints created (categories default to complaint)"),
+    KpiSpec(name="availability", title_zh="服务可用性", title_en="Availability", source="availability",
+            unit="ratio", higher_is_better=True, options=frozenset({"services"}), min_window_seconds=3600,
+            measure="measured_seconds", definition="up seconds / measured seconds of the services"),
+    KpiSpec(name="csat_average", title_zh="客户满意度", title_en="Average satisfaction", source="surveys",
+            unit="points", higher_is_better=True, options=frozenset({"scale_max"}), min_window_seconds=86400,
+            measure="surveys", definition="mean CSAT points of submitted surveys"),
+    KpiSpec(name="nps", title_zh="净推荐值", title_en="Net promoter score", source="surveys", unit="score",
+            higher_is_better=True, options=frozenset(), min_window_seconds=86400, measure="surveys",
+            definition="% promoters (9-10) - % detractors (0-6) of submitted surveys"),
+)
+"""Every KPI kind, by name, in the order contracts, dashboards and documentation list them."""

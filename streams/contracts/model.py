@@ -9,20 +9,37 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from streams.calendar import CalendarSpec
 from streams.calendar.spec import TimezoneName
 from streams.contracts.kpis import CATALOG
 
-KpiName = Literal[
-    "answer_rate", "service_level", "abandon_rate", "asa", "avg_talk_time",
-    "avg_handle_time", "first_response_within", "solved_or_updated_within", "resolution_within",
-    "complaints_closed_within", "availability", "csat_average", "nps",
-]
-assert set(KpiName.__args__) == set(CATALOG)  # type: ignore[attr-defined]
+
+def _known_kpi(value: str) -> str:
+    """The name when the registry (`streams.contracts.kpis.CATALOG`) defines it; else the names it defines."""
+    if value in CATALOG:
+        return value
+    close = get_close_matches(value, CATALOG, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    raise ValueError(f"{shown!r} is not a KPI{hint}; the KPIs are {', '.join(CATALOG)}")
+
+
+KpiName = Annotated[str, AfterValidator(_known_kpi), WithJsonSchema({"enum": list(CATALOG), "type": "string"})]
+"""A KPI of the registry; the published schema lists them as an enum."""
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -201,6 +218,16 @@ class Contract(_Strict):
     terms: list[Term] = Field(min_length=1)
     escalation: Escalation | None = Field(default=None, description="Right gained after breaches of any term.")
     reports: list[Report] = Field(default_factory=list, description="Reports the vendor owes.")
+    _places: dict[str, str] = PrivateAttr(default_factory=dict)
+    """`file:line` of top-level fields, noted by the loader, so errors found later can point into the file."""
+
+    def place_of(self, field: str) -> str | None:
+        """`file:line` of a top-level field (e.g. `calendar`) when the contract was loaded from text."""
+        return self._places.get(field)
+
+    def note_places(self, places: dict[str, str]) -> None:
+        """Remember where top-level fields are written (the loader calls this)."""
+        self._places.update(places)
 
     @model_validator(mode="before")
     @classmethod

@@ -7,16 +7,17 @@ agent events gets no forecast.
 Projection: the open window's value after the next interval (30 minutes, or at the window's end if sooner) if the
 calls expected in it at the current arrival rate go as predicted; when that misses the threshold (with the term's
 `min_volume` reached), a forecast warning (a `BreachUpdate` with basis forecast) is raised, and recovered when it no
-longer does or the window ends. The budget looks at the whole rest of the window. Short abandons
-(`short_abandon_seconds`) are not modelled.
+longer does or the window ends. A KPI's predicted value over the next interval comes from its forecast hook in the
+KPI registry (`KpiKind.forecast`, `streams.core.kpis`); a KPI without one gets no projection. The budget looks at
+the whole rest of the window. Short abandons (`short_abandon_seconds`) are not modelled.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from streams.core.kpis import Load, Projection
 from streams.core.load import QueueLoad, TermAlert
 from streams.core.records import BreachUpdate, Output, QueueForecast, TermForecast
 from streams.core.state import ScopeState, WindowAgg, window_id
@@ -24,7 +25,7 @@ from streams.core.terms import CompiledTerm, TermIndex
 from streams.core.verdict import judge
 from streams.models.events import Event
 from streams.queueing.budget import period_budget
-from streams.queueing.erlang import Prediction, agents_needed, predict
+from streams.queueing.erlang import Prediction, predict
 
 MIN_HISTORY_MINUTES = 5.0
 """No forecast before this many (smoothed) minutes of arrivals."""
@@ -35,16 +36,6 @@ HORIZON_SECONDS = 1800.0
 PROJECTION_SECONDS = HORIZON_SECONDS
 """How far ahead the projection looks: the window's value after this long (or at its end, if sooner) if the calls
 to come go as predicted."""
-
-
-@dataclass(frozen=True)
-class Load:
-    """The model inputs at one minute: calls per second, handle seconds, staffed agents, patience (None: Erlang C)."""
-
-    rate: float
-    aht: float
-    agents: int
-    patience: float | None
 
 
 def current_load(load: QueueLoad) -> Load | None:
@@ -109,32 +100,14 @@ class Forecaster:
     def _term(term: CompiledTerm, agg: WindowAgg | None, inputs: Load, base: Prediction, start: float, end: float,
               now: float) -> TermForecast:
         t, kind = term.term, term.kind
-        target = float(t.answer_within_seconds or 0.0)
-        good = bool(t.abandons_within_target_good)
-        predicted: float | None
-        needed: int | None = None
-        rate, aht, n, patience = inputs.rate, inputs.aht, inputs.agents, inputs.patience
-        if t.kpi == "service_level":
-            predicted = predict(rate, aht, n, target, patience, good).service_level
-            needed = agents_needed(rate, aht, target, service_level=t.threshold, patience=patience,
-                                   abandons_good=good, start=n)
-        elif t.kpi == "asa":
-            predicted = base.asa_seconds
-            # Erlang C: under Erlang A fewer agents can "improve" ASA (more callers give up, the rest wait less)
-            needed = agents_needed(rate, aht, 0.0, asa_seconds=t.threshold, start=n)
-        elif t.kpi == "answer_rate":
-            predicted = 1.0 - base.abandon_rate
-        elif t.kpi == "abandon_rate":
-            predicted = base.abandon_rate
-        elif t.kpi == "avg_handle_time":
-            predicted = aht
-        else:
-            predicted = None
+        hook = kind.forecast
+        projection = hook(inputs, base, t) if hook is not None else Projection(None)
+        predicted, needed, rate = projection.predicted, projection.needed, inputs.rate
         num, den = (agg.num, agg.den) if agg is not None else (0.0, 0.0)
-        answered = 1.0 - base.abandon_rate if t.kpi == "asa" else 1.0  # ASA averages over answered calls only
-        remaining = rate * max(0.0, end - now) * answered
+        counted = projection.counted  # share of the calls to come that enter the denominator
+        remaining = rate * max(0.0, end - now) * counted
         budget = period_budget(num, den, t.threshold, kind.higher_is_better, kind.unit == "ratio", remaining)
-        ahead = rate * min(max(0.0, end - now), PROJECTION_SECONDS) * answered
+        ahead = rate * min(max(0.0, end - now), PROJECTION_SECONDS) * counted
         projected = None
         if predicted is not None and math.isfinite(predicted) and den + ahead > 0:
             projected = (num + predicted * ahead) / (den + ahead)

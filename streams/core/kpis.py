@@ -1,4 +1,6 @@
-"""KPI definitions: what each call event contributes to each KPI, as (time, numerator, denominator).
+"""The KPI registry, core half: for each KPI of `streams.contracts.kpis.CATALOG`, what a call, survey or probe
+event contributes to it as (time, numerator, denominator), which events settle a ticket clock, and how the breach
+forecasts project it.
 
 Every KPI is a ratio of two sums, so window aggregates are plain additions that merge in any
 order: rates are good/offered counts, averages are summed seconds over a count of calls.
@@ -7,26 +9,58 @@ Calls are attributed to the window they were offered in (talk time too when the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Term
 from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event, ServiceProbe, SurveySubmitted
+from streams.queueing.erlang import Prediction, agents_needed, predict
 
 Contribution = tuple[float, float, float]
 """(epoch seconds the contribution belongs to, numerator delta, denominator delta)."""
 
 
 @dataclass(frozen=True)
+class Load:
+    """A queue model's inputs at one minute: calls per second, handle seconds, staffed agents, patience (None:
+    Erlang C); `streams.core.forecast` smooths them from the queue's events."""
+
+    rate: float
+    aht: float
+    agents: int
+    patience: float | None
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a forecast hook predicts for a term over the next interval."""
+
+    predicted: float | None
+    """The KPI's value over the calls to come (None: the model cannot say)."""
+    needed: int | None = None
+    """Fewest agents that meet the term's threshold, when the model can size it."""
+    counted: float = 1.0
+    """Share of arriving calls that enter the KPI's denominator (ASA: the answered ones)."""
+
+
+ForecastHook = Callable[[Load, Prediction, Term], Projection]
+"""(load, the model's prediction of the next interval without a target, the term) -> the term's projection."""
+
+
+@dataclass(frozen=True)
 class KpiKind:
-    """A KPI the core computes: its catalog entry (unit, direction) and its contribution function."""
+    """A KPI the core computes: its catalog entry (unit, direction) and how events count for it."""
 
     spec: KpiSpec
     contribute: Callable[[Event, Term], Contribution | None] | None
-    """Stateless contribution of one event; None for ticket KPIs, which need the ticket's history."""
+    """Stateless contribution of one event; None for ticket KPIs (`streams.core.tickets` keeps each ticket's
+    clock) and for the service.down/up intervals of availability (`streams.core.services`)."""
     events: frozenset[str] = frozenset()
-    """Event types `contribute` can count (others are skipped without calling it)."""
+    """Event types that count: those `contribute` reads (others are skipped without calling it), or for a ticket
+    KPI those that settle a ticket's clock as met."""
+    forecast: ForecastHook | None = None
+    """How the breach forecasts project a call KPI; None: no projection (the budget is still computed)."""
 
     @property
     def name(self) -> str:
@@ -116,31 +150,66 @@ def _probe(event: Event, term: Term) -> Contribution | None:
     return None
 
 
-_CONTRIBUTIONS: dict[str, Callable[[Event, Term], Contribution | None] | None] = {
-    "answer_rate": _answer_rate,
-    "service_level": _service_level,
-    "abandon_rate": _abandon_rate,
-    "asa": _speed_of_answer,
-    "avg_talk_time": _talk_time,
-    "avg_handle_time": _handle_time,
-    "csat_average": _csat,
-    "nps": _nps,
-    "availability": _probe,  # service.down/up intervals come from streams.core.services
-    "first_response_within": None,  # ticket KPIs: streams.core.tickets
-    "solved_or_updated_within": None,
-    "resolution_within": None,
-    "complaints_closed_within": None,
-}
+def _forecast_service_level(load: Load, base: Prediction, term: Term) -> Projection:
+    target = float(term.answer_within_seconds or 0.0)
+    good = bool(term.abandons_within_target_good)
+    predicted = predict(load.rate, load.aht, load.agents, target, load.patience, good).service_level
+    needed = agents_needed(load.rate, load.aht, target, service_level=term.threshold, patience=load.patience,
+                           abandons_good=good, start=load.agents)
+    return Projection(predicted, needed)
+
+
+def _forecast_asa(load: Load, base: Prediction, term: Term) -> Projection:
+    # Erlang C: under Erlang A fewer agents can "improve" ASA (more callers give up, the rest wait less)
+    needed = agents_needed(load.rate, load.aht, 0.0, asa_seconds=term.threshold, start=load.agents)
+    return Projection(base.asa_seconds, needed, counted=1.0 - base.abandon_rate)  # averages over answered calls
+
+
+def _forecast_answer_rate(load: Load, base: Prediction, term: Term) -> Projection:
+    return Projection(1.0 - base.abandon_rate)
+
+
+def _forecast_abandon_rate(load: Load, base: Prediction, term: Term) -> Projection:
+    return Projection(base.abandon_rate)
+
+
+def _forecast_handle_time(load: Load, base: Prediction, term: Term) -> Projection:
+    return Projection(load.aht)
+
+
+def _registry(kinds: Iterable[KpiKind]) -> dict[str, KpiKind]:
+    """The kinds by name, in catalog order; refuses a registry whose halves do not name the same KPIs."""
+    by_name: dict[str, KpiKind] = {}
+    for kind in kinds:
+        if kind.name in by_name:
+            raise ValueError(f"KPI {kind.name!r} is defined twice")
+        if CATALOG.get(kind.name) is not kind.spec:
+            raise ValueError(f"KPI {kind.name!r} is not the entry of streams.contracts.kpis.CATALOG")
+        by_name[kind.name] = kind
+    if set(by_name) != set(CATALOG):
+        raise ValueError(f"KPIs without a core definition: {sorted(set(CATALOG) - set(by_name))}")
+    return {name: by_name[name] for name in CATALOG}
+
 
 _ANSWERED_OR_ABANDONED = frozenset({"call.answered", "call.abandoned"})
-_EVENT_TYPES: dict[str, frozenset[str]] = {
-    "answer_rate": _ANSWERED_OR_ABANDONED, "service_level": _ANSWERED_OR_ABANDONED,
-    "abandon_rate": _ANSWERED_OR_ABANDONED, "asa": frozenset({"call.answered"}),
-    "avg_talk_time": frozenset({"call.ended"}), "avg_handle_time": frozenset({"call.ended"}),
-    "csat_average": frozenset({"survey.submitted"}), "nps": frozenset({"survey.submitted"}),
-    "availability": frozenset({"service.probe"}),
-}
+_ANSWERED = frozenset({"call.answered"})
+_ENDED = frozenset({"call.ended"})
+_SURVEY = frozenset({"survey.submitted"})
+_RESPONDED = frozenset({"ticket.first_response", "ticket.updated", "ticket.resolved", "ticket.closed"})
 
-KPIS: dict[str, KpiKind] = {name: KpiKind(CATALOG[name], fn, _EVENT_TYPES.get(name, frozenset()))
-                            for name, fn in _CONTRIBUTIONS.items()}
-"""Every KPI kind of the catalog, with how events contribute to it."""
+KPIS: dict[str, KpiKind] = _registry((
+    KpiKind(CATALOG["answer_rate"], _answer_rate, _ANSWERED_OR_ABANDONED, _forecast_answer_rate),
+    KpiKind(CATALOG["service_level"], _service_level, _ANSWERED_OR_ABANDONED, _forecast_service_level),
+    KpiKind(CATALOG["abandon_rate"], _abandon_rate, _ANSWERED_OR_ABANDONED, _forecast_abandon_rate),
+    KpiKind(CATALOG["asa"], _speed_of_answer, _ANSWERED, _forecast_asa),
+    KpiKind(CATALOG["avg_talk_time"], _talk_time, _ENDED),
+    KpiKind(CATALOG["avg_handle_time"], _handle_time, _ENDED, _forecast_handle_time),
+    KpiKind(CATALOG["first_response_within"], None, _RESPONDED),
+    KpiKind(CATALOG["solved_or_updated_within"], None, _RESPONDED - {"ticket.first_response"}),
+    KpiKind(CATALOG["resolution_within"], None, frozenset({"ticket.resolved", "ticket.closed"})),
+    KpiKind(CATALOG["complaints_closed_within"], None, frozenset({"ticket.closed"})),
+    KpiKind(CATALOG["availability"], _probe, frozenset({"service.probe"})),  # + service.down/up: core.services
+    KpiKind(CATALOG["csat_average"], _csat, _SURVEY),
+    KpiKind(CATALOG["nps"], _nps, _SURVEY),
+))
+"""Every KPI kind of the catalog, with how events contribute to it and how it is forecast."""

@@ -5,12 +5,9 @@ A ticket counts in the window of its creation: it announces itself there (`pendi
 waits for its outcome (`pending -1`, numerator 1 if in time, denominator 1), so a day's "80% within 4 hours"
 is judged only once every ticket of that day is decided.
 
-Which events settle which KPI:
-- first_response_within: ticket.first_response, ticket.updated, ticket.resolved or ticket.closed
-- solved_or_updated_within: ticket.updated, ticket.resolved or ticket.closed
-- resolution_within: ticket.resolved or ticket.closed
-- complaints_closed_within: ticket.closed (categories default to `complaint`)
-A reopened ticket keeps the outcomes already decided.
+Which events settle which KPI (`KpiKind.events`) and the categories a term counts when it names none
+(`KpiSpec.default_categories`) are the KPI registry's (`streams.core.kpis`, `streams.contracts.kpis`). A reopened
+ticket keeps the outcomes already decided.
 """
 
 from __future__ import annotations
@@ -24,14 +21,6 @@ import orjson
 from streams.core.records import TicketMissed
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.models.events import TicketCreated, TicketEvent
-
-SETTLED_BY: dict[str, frozenset[str]] = {
-    "first_response_within": frozenset({"ticket.first_response", "ticket.updated", "ticket.resolved",
-                                        "ticket.closed"}),
-    "solved_or_updated_within": frozenset({"ticket.updated", "ticket.resolved", "ticket.closed"}),
-    "resolution_within": frozenset({"ticket.resolved", "ticket.closed"}),
-    "complaints_closed_within": frozenset({"ticket.closed"}),
-}
 
 
 @dataclass
@@ -79,7 +68,7 @@ def deadline(term: CompiledTerm, created: float) -> float:
 
 def _matches(term: CompiledTerm, event: TicketCreated) -> bool:
     t = term.term
-    categories = t.categories or (["complaint"] if t.kpi == "complaints_closed_within" else None)
+    categories = t.categories or term.kind.spec.default_categories or None
     return (categories is None or event.category in categories) and (not t.priorities or event.priority in t.priorities)
 
 
@@ -96,14 +85,15 @@ class TicketTracker:
         if isinstance(event, TicketCreated):
             if event.ticket_id in book.tickets:
                 return []
-            clocks = {t.key: (at, deadline(t, at)) for t in self.terms if _matches(t, event)}
-            if not clocks:
-                return []
-            book.tickets[event.ticket_id] = OpenTicket(clocks)
-            book.dirty.add(event.ticket_id)
+            matched = [t for t in self.terms if _matches(t, event)]
+            # no clock outside the contract's effective period: its announcement is reported (and dropped) upstream
+            clocks = {t.key: (at, deadline(t, at)) for t in matched if t.in_effect(at)}
+            if clocks:
+                book.tickets[event.ticket_id] = OpenTicket(clocks)
+                book.dirty.add(event.ticket_id)
             for key, (_, due) in clocks.items():
                 heapq.heappush(book.deadlines, (due, event.ticket_id, key))
-            return [Contribution(self.by_key[key], created, 0.0, 0.0, +1) for key, (created, _) in clocks.items()]
+            return [Contribution(t, at, 0.0, 0.0, +1) for t in matched]
         ticket = book.tickets.get(event.ticket_id)
         if ticket is None:
             book.unknown += 1
@@ -111,7 +101,7 @@ class TicketTracker:
         out = []
         for key, (created, due) in list(ticket.clocks.items()):
             term = self.by_key[key]
-            if event.type in SETTLED_BY[term.term.kpi]:
+            if event.type in term.kind.events:
                 out.append(Contribution(term, created, 1.0 if at <= due else 0.0, 1.0, -1))
                 del ticket.clocks[key]
                 book.dirty.add(event.ticket_id)

@@ -46,23 +46,6 @@ from streams.dashboards.panels import (
     timeseries,
 )
 
-KPI_TITLES = {
-    "answer_rate": "接通率 Answer rate",
-    "service_level": "服务水平 Service level",
-    "abandon_rate": "放弃率 Abandon rate",
-    "asa": "平均应答速度 ASA",
-    "avg_talk_time": "平均通话时长 Average talk time",
-    "avg_handle_time": "平均处理时长 Average handle time",
-    "first_response_within": "首次响应及时率 First response in time",
-    "solved_or_updated_within": "解决或更新及时率 Solved or updated in time",
-    "resolution_within": "解决及时率 Resolution in time",
-    "complaints_closed_within": "投诉办结及时率 Complaints closed in time",
-    "availability": "可用率 Availability",
-    "csat_average": "客户满意度 Average satisfaction",
-    "nps": "净推荐值 Net promoter score",
-}
-"""Chinese and English panel title of each KPI kind."""
-
 FILES = ("operations-wall.json", "contract-attainment.json", "ticket-slas.json", "pipeline-health.json")
 UIDS = {"operations-wall.json": "cckpi-operations", "contract-attainment.json": "cckpi-attainment",
         "ticket-slas.json": "cckpi-tickets", "pipeline-health.json": "cckpi-pipeline"}
@@ -90,20 +73,10 @@ def kinds_used(contracts: Sequence[Contract]) -> dict[str, list[Use]]:
     return used
 
 
-def value_metric(spec: KpiSpec) -> str:
-    """The value gauge of a KPI kind, e.g. `cckpi_answer_rate_ratio`."""
-    return f"cckpi_{spec.name}_{spec.unit}"
-
-
-def level_metric(spec: KpiSpec, level: str) -> str:
-    """The contract level gauge of a KPI kind: level `threshold` or `warning`."""
-    return f"cckpi_{spec.name}_{level}_{spec.unit}"
-
-
 def value_expr(spec: KpiSpec, window: str) -> str:
     """The KPI's values for the selected contract (and queue, for call KPIs): window `current` or `last_closed`."""
     scope = f", {SCOPE}" if spec.source == "calls" else ""
-    return f'{value_metric(spec)}{{{CONTRACT}{scope}, window="{window}"}}'
+    return f'{spec.metric()}{{{CONTRACT}{scope}, window="{window}"}}'
 
 
 def level_text(spec: KpiSpec, value: float) -> str:
@@ -167,7 +140,7 @@ def kpi_stat(spec: KpiSpec, uses: Sequence[Use]) -> Json:
     """Period-to-date value per term (and queue), coloured by the contract levels."""
     default, overrides = term_thresholds(spec, uses)
     legend = "{{scope}} · {{term}}" if spec.source == "calls" else "{{term}}"
-    return stat(f"{KPI_TITLES[spec.name]} · 本期 Period to date", [target(value_expr(spec, "current"), legend)],
+    return stat(f"{spec.titles} · 本期 Period to date", [target(value_expr(spec, "current"), legend)],
                 unit=UNITS[spec.unit], decimals=_decimals(spec), thresholds=default, overrides=overrides,
                 description=describe(spec, uses, "Value of the open window so far (period to date)."))
 
@@ -177,12 +150,12 @@ def kpi_timeseries(spec: KpiSpec, uses: Sequence[Use]) -> Json:
     default, overrides = term_thresholds(spec, uses)
     legend = "{{scope}} · {{term}}" if spec.source == "calls" else "{{term}}"
     targets = [target(value_expr(spec, "current"), legend, "A"),
-               target(f"{level_metric(spec, 'threshold')}{{{CONTRACT}}}", f"{THRESHOLD_PREFIX} · {{{{term}}}}", "B")]
+               target(f"{spec.metric('threshold')}{{{CONTRACT}}}", f"{THRESHOLD_PREFIX} · {{{{term}}}}", "B")]
     if any(t.warning is not None for _, t in uses):
-        targets.append(target(f"{level_metric(spec, 'warning')}{{{CONTRACT}}}", f"{WARNING_PREFIX} · {{{{term}}}}",
+        targets.append(target(f"{spec.metric('warning')}{{{CONTRACT}}}", f"{WARNING_PREFIX} · {{{{term}}}}",
                               "C"))
     low, high = _range(spec)
-    return timeseries(KPI_TITLES[spec.name], targets, unit=UNITS[spec.unit], decimals=_decimals(spec),
+    return timeseries(spec.titles, targets, unit=UNITS[spec.unit], decimals=_decimals(spec),
                       thresholds=default, overrides=[*overrides, *contract_line_overrides()], minimum=low,
                       maximum=high, threshold_area=True,
                       description=describe(spec, uses, "Period-to-date value; dashed lines: the contract's "
@@ -202,7 +175,7 @@ def contract_variable() -> Json:
 
 def scope_variable(specs: Iterable[KpiSpec]) -> Json:
     """The queue (scope) of the selected contract's KPI series; `All` also matches `all` (non-call terms)."""
-    names = _regex_alternatives(value_metric(s) for s in specs)
+    names = _regex_alternatives(s.metric() for s in specs)
     return query_variable("scope", "队列 Queue", f'label_values({{__name__=~"{names}", {CONTRACT}}}, scope)',
                           multi=True, all_value=".*")
 
@@ -243,7 +216,7 @@ def forecast_panels(uses: Sequence[Use]) -> list[Json]:
     predicted = timeseries(
         "预测服务水平 Forecast service level",
         [target(f"cckpi_forecast_service_level_ratio{{{CONTRACT}, {SCOPE}}}", "{{scope}} · {{term}}", "A"),
-         target(f"{level_metric(spec, 'threshold')}{{{CONTRACT}}}", f"{THRESHOLD_PREFIX} · {{{{term}}}}", "B")],
+         target(f"{spec.metric('threshold')}{{{CONTRACT}}}", f"{THRESHOLD_PREFIX} · {{{{term}}}}", "B")],
         unit=UNITS["ratio"], decimals=1, thresholds=default, overrides=[*overrides, *contract_line_overrides()],
         minimum=0.0, maximum=1.0, threshold_area=True,
         description=describe(spec, uses, "Service level the queue model (Erlang C, or Erlang A when callers "
@@ -271,7 +244,7 @@ def attainment_bars(spec: KpiSpec, uses: Sequence[Use]) -> Json:
     default, overrides = term_thresholds(spec, uses)
     scoped = "{{scope}} · " if spec.source == "calls" else ""
     low, high = _range(spec)
-    return bargauge(f"{KPI_TITLES[spec.name]} · 考核期 Period",
+    return bargauge(f"{spec.titles} · 考核期 Period",
                     [target(value_expr(spec, "last_closed"), f"上期 Last · {scoped}{{{{term}}}}", "A"),
                      target(value_expr(spec, "current"), f"本期 Now · {scoped}{{{{term}}}}", "B")],
                     unit=UNITS[spec.unit], decimals=_decimals(spec), thresholds=default, overrides=overrides,
@@ -299,14 +272,16 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
                                              "{{term}} · {{status}}")],
         unit="none", decimals=0, thresholds=steps((BLUE, None)),
         overrides=[override(f".* · {s}$", color={"mode": "fixed", "fixedColor": c}) for s, c in STATUS_COLORS.items()],
-        description="Windows closed in the dashboard's time range, by verdict (revisions count again).")
+        description="Windows closed in the dashboard's time range, each once, by its verdict when it first closed "
+        "(revisions do not count again; they are on the pipeline-health dashboard).")
     met_share = bargauge(
         "达成率 Windows met",
         [target(f'sum by (term) (increase({closed}="met"}}[$__range])) / '
                 f'(sum by (term) (increase({closed}=~"met|breached"}}[$__range])) > 0)', "{{term}}")],
         unit="percentunit", decimals=1, minimum=0, maximum=1, thresholds=steps((RED, None), (ORANGE, 0.8),
                                                                                (GREEN, 1.0)),
-        description="Share of judged windows (met or breached) that met the contract, in the time range.")
+        description="Share of judged windows (met or breached when they first closed) that met the contract, in "
+        "the time range.")
     breached = bargauge(
         "违约窗口 Breached windows",
         [target(f"round(sum by (term) (increase(cckpi_breaches_total{{{CONTRACT}, {SCOPE}}}[$__range])))", "{{term}}")],

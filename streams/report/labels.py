@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from streams.contracts.kpis import CATALOG
 from streams.report.statement import Language
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -53,6 +54,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "num_den": ("分子/分母", "Numerator/denominator"),
     "status": ("结果", "Status"),
     "revision": ("修订", "Revision"),
+    "revision_note": ("修订:窗口的修订号(0 = 首次发布,n = 第 n 次迟到数据修订),与窗口记录及 cckpi compute 一致。",
+                      "Revision: the window's revision (0 = first published, n = its n-th late-data revision), as in "
+                      "the window records and cckpi compute."),
     "breaches": ("违约明细与证据", "Breaches, evidence and penalties"),
     "no_breaches": ("本期无计罚违约。", "No breach was booked in this period."),
     "since": ("起始于", "Since"),
@@ -101,24 +105,6 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 """Every label: (Chinese, English)."""
 
-KPI_NAMES: dict[str, tuple[str, str]] = {
-    "answer_rate": ("接通率", "Answer rate"),
-    "service_level": ("服务水平(限时接通率)", "Service level"),
-    "abandon_rate": ("放弃率", "Abandon rate"),
-    "asa": ("平均应答速度", "Average speed of answer"),
-    "avg_talk_time": ("平均通话时长", "Average talk time"),
-    "avg_handle_time": ("平均处理时长", "Average handle time"),
-    "first_response_within": ("首次响应及时率", "First response in time"),
-    "solved_or_updated_within": ("解决或更新及时率", "Solved or updated in time"),
-    "resolution_within": ("问题解决及时率", "Resolution in time"),
-    "complaints_closed_within": ("投诉办结及时率", "Complaints closed in time"),
-    "availability": ("系统可用率", "Availability"),
-    "csat_average": ("平均满意度", "Average satisfaction"),
-    "nps": ("净推荐值", "Net promoter score"),
-}
-"""KPI names in both languages."""
-
-
 def label(key: str, language: Language) -> str:
     """The label of `key` in the statement's language."""
     zh, en = LABELS[key]
@@ -126,9 +112,8 @@ def label(key: str, language: Language) -> str:
 
 
 def kpi_name(kpi: str, language: Language) -> str:
-    """A KPI's name in the statement's language."""
-    zh, en = KPI_NAMES[kpi]
-    return zh if language == "zh" else en
+    """A KPI's title in the statement's language, from the KPI registry."""
+    return CATALOG[kpi].title_in(language)
 
 
 def fmt_value(value: float | None, unit: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -31,15 +31,6 @@ from streams.report.period import Period
 
 Attainment = Status | Literal["no_data"]
 Language = Literal["zh", "en"]
-
-MEASURES: dict[str, str] = {
-    "answer_rate": "offered", "service_level": "offered", "abandon_rate": "offered", "asa": "answered",
-    "avg_talk_time": "ended", "avg_handle_time": "ended", "first_response_within": "tickets",
-    "solved_or_updated_within": "tickets", "resolution_within": "tickets", "complaints_closed_within": "complaints",
-    "availability": "measured_seconds", "csat_average": "surveys", "nps": "surveys",
-}
-"""What the denominator of each KPI counts: the volume a window's record carries."""
-assert set(MEASURES) == set(CATALOG)
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -248,7 +239,7 @@ def _volumes(terms: Sequence[TermResult]) -> Volumes:
     groups: dict[tuple[Any, ...], list[str]] = {}
     for t in terms:
         sums = tuple((s.scope, s.denominator if s.windows else None) for s in t.scopes)
-        groups.setdefault((t.spec.source, MEASURES[t.term.kpi], sums), []).append(t.term.id)
+        groups.setdefault((t.spec.source, t.spec.measure, sums), []).append(t.term.id)
     columns = tuple(VolumeColumn(source, measure, tuple(ids)) for (source, measure, _), ids in groups.items())
     cells: dict[tuple[str, str], dict[int, float | None]] = defaultdict(dict)
     for n, (source, _, sums) in enumerate(groups):
@@ -292,6 +283,14 @@ def _ticket_misses(contract: Contract, period: Period, breaches: Iterable[dict[s
     return tuple(sorted(seen.values(), key=lambda m: (m.created_at, m.term, m.ticket_id)))
 
 
+def _window_revision(entry: LedgerEntry, latest: dict[str, WindowResult]) -> LedgerEntry:
+    """The entry with the revision of its window: as the breach record carries it, else (records older than breach
+    schema 3) the latest published revision of the window, which is the one its final breach record judged."""
+    if entry.revision is not None or entry.breach_id not in latest:
+        return entry
+    return replace(entry, revision=latest[entry.breach_id].revision)
+
+
 def build_statement(contract: Contract, period: Period, windows: Iterable[Published],
                     breaches: Sequence[dict[str, Any]], inputs: Sequence[InputDigest]) -> Statement:
     """The statement of a contract for a period from published window records (every revision, replays allowed)
@@ -300,7 +299,7 @@ def build_statement(contract: Contract, period: Period, windows: Iterable[Publis
     terms = _terms(contract, latest)
     ledger = build_ledger(breaches, [contract])
     evidence = {r["breach_id"]: r for r in final_breaches(breaches)}
-    entries = [e for e in ledger.entries if period.contains(e.window_start)]
+    entries = [_window_revision(e, latest) for e in ledger.entries if period.contains(e.window_start)]
     rows = tuple(BreachRow(e, evidence[e.breach_id]["numerator"], evidence[e.breach_id]["denominator"],
                            evidence[e.breach_id].get("since", ""), tuple(evidence[e.breach_id].get("sample", ())))
                  for e in entries)
