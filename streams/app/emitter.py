@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from streams.app import topics
+from streams.app.settings import span_text
 from streams.core.processor import Processor
 from streams.core.records import (
     BreachUpdate,
@@ -59,8 +60,9 @@ class Emitter:
             return None
         ahead = event.ts - now
         if ahead > max_future:
-            self.dead_letter(sends, msg, f"occurred_at is {ahead / 86400:.1f} days ahead of the worker's clock "
-                             f"(more than {max_future / 86400:g}): it would close every open window", "future_event")
+            self.dead_letter(sends, msg, f"occurred_at is {span_text(ahead)} ahead of the worker's clock (more "
+                             f"than {span_text(max_future)}, --max-future): it would close open windows too early",
+                             "future_event")
             return None
         kind = getattr(event, "type", "unknown")
         self.counted[kind] = self.counted.get(kind, 0) + 1

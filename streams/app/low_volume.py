@@ -16,12 +16,14 @@ import orjson
 
 from streams.app import topics
 from streams.app.emitter import Emitter, RawMessage, Send
+from streams.app.settings import MAX_FUTURE_SECONDS
+from streams.app.shell import report_rejected
 from streams.calendar import CalendarUnknownDay
 from streams.core.batch import WHOLE, Engine
+from streams.core.processor import event_family
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.models.decode import decode_event
-from streams.models.events import CallEventBase, Event, SurveySubmitted, TicketEventBase
 from streams.sinks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -31,19 +33,11 @@ Write = tuple[bytes, bytes | None]
 """(table key, value or None to delete)."""
 
 
-def family(event: Event) -> str:
-    """calls, tickets, surveys or availability."""
-    if isinstance(event, CallEventBase):
-        return "calls"
-    if isinstance(event, TicketEventBase):
-        return "tickets"
-    return "surveys" if isinstance(event, SurveySubmitted) else "availability"
-
-
 class LowVolumeShell:
     """Runs the batch engine over consumed batches; reloads it from the table after a rebalance."""
 
-    def __init__(self, terms: TermIndex, metrics: Metrics, idle_after: float, max_future: float = 7 * 86400) -> None:
+    def __init__(self, terms: TermIndex, metrics: Metrics, idle_after: float,
+                 max_future: float = MAX_FUTURE_SECONDS) -> None:
         self.terms = terms
         self.out = Emitter(metrics)
         self.idle_after = idle_after
@@ -69,13 +63,15 @@ class LowVolumeShell:
                 event = self.out.vet(sends, msg, now, decode_event, self.max_future)
                 if event is None:
                     continue
-                expected = FAMILY_TOPIC.get(family(event))
+                expected = FAMILY_TOPIC.get(event_family(event))
                 if expected != msg.topic:
                     self.out.dead_letter(sends, msg, f"a {event.type} event belongs on {expected or topics.CALLS}",
                                          "wrong_topic")
                     continue
                 try:
-                    self.out.emit(sends, engine.ingest(event, now), msg)
+                    outputs = engine.ingest(event, now)
+                    self.out.emit(sends, outputs, msg)
+                    report_rejected(self.out, sends, outputs, msg)
                 except CalendarUnknownDay as exc:
                     self.out.dead_letter(sends, msg, str(exc), "calendar_unknown_day")
             except Exception as exc:  # a bug must not stop the stream: park the message and say why

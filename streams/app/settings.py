@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_FUTURE_SECONDS = 60.0
+"""Default tolerance for events stamped ahead of the worker clock: well below the shortest grace of the examples
+(2 minutes by default) and any retention, so one event stamped ahead can close windows at most this early."""
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -20,8 +24,9 @@ class WorkerSettings:
     idle_after: float = 10.0
     """Wall seconds without events after which a scope's clock follows the wall clock."""
     tick_interval: float = 1.0
-    max_future: float = 7 * 86400.0
-    """Events stamped further than this ahead of the worker clock are dead-lettered, not trusted."""
+    max_future: float = MAX_FUTURE_SECONDS
+    """Events stamped further than this ahead of the worker clock are dead-lettered, not trusted (they would move
+    their scope's watermark, closing windows that real-time events still belong to)."""
     batch_max: int = 5000
     batch_within: float = 0.05
     log_level: str = "warning"
@@ -31,6 +36,14 @@ class WorkerSettings:
     """Grafana dashboard linked from alerts (e.g. http://grafana:3000/d/cckpi-operations)."""
     session_timeout: float = 10.0
     """Seconds before a silent worker's partitions move to another; also bounds a rebalance."""
+
+
+def span_text(seconds: float) -> str:
+    """A span as people read it in a dead letter's reason: `45 s`, `5.5 min`, `3.2 h`, `6.0 days`."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def bootstrap_servers(url: str) -> str:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from streams.app.emitter import Emitter, RawMessage, Send
+from streams.app.settings import MAX_FUTURE_SECONDS
 from streams.calendar import CalendarUnknownDay
 from streams.core.processor import Processor
-from streams.core.records import DuplicateEvent, Output
+from streams.core.records import ConflictingDuplicate, DuplicateEvent, Output, UnscopedEvent
 from streams.core.state import ScopeState
 from streams.models.decode import decode_call
 from streams.sinks.metrics import Metrics
@@ -66,11 +67,25 @@ def seen_key(scope_key: bytes, part: str) -> bytes:
     return scope_key + b"@" + part.encode()
 
 
+def report_rejected(out: Emitter, sends: list[Send], outputs: list[Output], msg: RawMessage | None) -> None:
+    """What `Emitter.emit` leaves to the shells: a conflicting duplicate goes to the dead letters (and
+    `cckpi_events_conflicting_duplicate_total`), an event outside every scope counts in
+    `cckpi_events_unscoped_total` by family only."""
+    for o in outputs:
+        if isinstance(o, ConflictingDuplicate):
+            out.metrics.conflicting_duplicates.inc()
+            if msg is not None:
+                out.dead_letter(sends, msg, o.reason, "conflicting_duplicate")
+        elif isinstance(o, UnscopedEvent):
+            out.metrics.unscoped.labels(o.family).inc()
+
+
 class StreamShell:
     """Applies consumed batches to scope states through the core, and turns outputs into messages."""
 
     def __init__(self, processor: Processor, metrics: Metrics, idle_after: float,
-                 max_future: float = 7 * 86400, load_seen: Callable[[bytes], bytes | None] | None = None) -> None:
+                 max_future: float = MAX_FUTURE_SECONDS,
+                 load_seen: Callable[[bytes], bytes | None] | None = None) -> None:
         self.load_seen = load_seen
         self.processor = processor
         self.metrics = metrics
@@ -101,7 +116,7 @@ class StreamShell:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
         only (approximate after a restart or rebalance), never below 0; a duplicate event changes nothing."""
         step = WAITING_STEP.get(kind)
-        if step is None or (outputs and any(isinstance(o, DuplicateEvent) for o in outputs)):
+        if step is None or (outputs and any(isinstance(o, DuplicateEvent | ConflictingDuplicate) for o in outputs)):
             return
         self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
         self.waiting_changed.add(queue)
@@ -144,6 +159,9 @@ class StreamShell:
             self.out.dead_letter(result.sends, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
                                  "so all events of a queue land in one partition", "wrong_key")
             return
+        if not self.processor.in_scope(event, "calls"):  # no state, no series: only a count
+            report_rejected(self.out, result.sends, [UnscopedEvent("calls", event.event_id)], msg)
+            return
         state = self._state(expected, msg.partition, stored)
         try:
             outputs = self.processor.ingest(state, event.queue, event, now, msg.offset)
@@ -152,6 +170,7 @@ class StreamShell:
             return
         result.states[expected] = (msg.partition, state)
         self.out.emit(result.sends, outputs, msg)
+        report_rejected(self.out, result.sends, outputs, msg)
         self._count_waiting(event.queue, event.type, outputs)
 
     def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],

@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import sys
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -22,6 +26,7 @@ from streams.app import topics
 from streams.app.calls import CallsLoop, observe_close_delay
 from streams.app.emitter import RawMessage
 from streams.app.low_volume import LowVolumeShell
+from streams.app.process import STOP_DEADLINE, Backoff, exit_after, limit_repeats
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
 from streams.contracts.model import Contract
@@ -29,6 +34,7 @@ from streams.core.processor import Processor
 from streams.core.terms import TermIndex, compile_terms
 from streams.core.verdict import Status
 from streams.sinks.alertmanager import AlertmanagerSink
+from streams.sinks.credentials import HttpCredentials
 from streams.sinks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -48,8 +54,10 @@ def put(table: Any, key: bytes, value: bytes | None) -> None:
         del table[key]
 
 
-def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics) -> faust.App:
-    """A Faust app that checks the given contracts; run it with `run_worker`."""
+def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics,
+              alert_credentials: HttpCredentials | None = None) -> faust.App:
+    """A Faust app that checks the given contracts; run it with `run_worker`. `alert_credentials` authenticate
+    the posts to `settings.alertmanager_url`."""
     terms = compile_terms(contracts)
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
@@ -109,8 +117,11 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
 
     @app.task
     async def process_calls() -> None:
-        """The call path runs outside Faust's per-event stream (see `streams.app.calls`); restarted on errors."""
+        """The call path runs outside Faust's per-event stream (see `streams.app.calls`); restarted on errors,
+        ever later (up to 10 s) while it keeps failing, e.g. with the broker down."""
+        backoff = Backoff()
         while True:
+            started = time.monotonic()
             try:
                 await calls.run()
             except asyncio.CancelledError:
@@ -118,14 +129,17 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                 if task is None or task.cancelling():  # the worker is stopping
                     raise
                 # aiokafka lets an internal cancellation escape when the broker vanishes for longer than a session
-                log.warning("call path interrupted by the Kafka client; restarting it in 1 s")
-                await asyncio.sleep(1.0)
+                delay = backoff.after(time.monotonic() - started)
+                log.warning("call path interrupted by the Kafka client; restarting it in %.0f s", delay)
+                await asyncio.sleep(delay)
             except Exception:
-                log.exception("call path stopped; restarting it in 1 s (state comes back from the changelog)")
-                await asyncio.sleep(1.0)
+                delay = backoff.after(time.monotonic() - started)
+                log.exception("call path stopped; restarting it in %.0f s (state comes back from the changelog)",
+                              delay)
+                await asyncio.sleep(delay)
 
     if settings.alertmanager_url:
-        alerts = AlertmanagerSink(settings.alertmanager_url, settings.dashboard_url)
+        alerts = AlertmanagerSink(settings.alertmanager_url, settings.dashboard_url, credentials=alert_credentials)
         shell.out.alerts = low.out.alerts = alerts
         http = httpx.AsyncClient()
 
@@ -160,22 +174,44 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     return app
 
 
-def run_worker(settings: WorkerSettings, contracts: Sequence[Contract]) -> None:
-    """Run a worker until interrupted: agents, timers and the metrics endpoint."""
+def run_worker(settings: WorkerSettings, contracts: Sequence[Contract],
+               alert_credentials: HttpCredentials | None = None) -> None:
+    """Run a worker until interrupted (SIGTERM or SIGINT): agents, timers and the metrics endpoint."""
+    settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     metrics = Metrics()
     if settings.metrics_port is not None:
         metrics.serve(settings.metrics_port, settings.metrics_addr)
-    app = build_app(settings, contracts, metrics)
+    app = build_app(settings, contracts, metrics, alert_credentials)
     worker = QuietWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 
 class QuietWorker(faust.Worker):
     """faust.Worker without its terminal spinner, whose handler sets the root logger to DEBUG: every debug call of
-    aiokafka, Faust and mode then builds a log record only to drop it (~a third of the produce path's CPU)."""
+    aiokafka, Faust and mode then builds a log record only to drop it (~a third of the produce path's CPU).
+    Repeated warnings are rate-limited, and a stop signal ends the process within `STOP_DEADLINE` seconds."""
+
+    _stop_timer: threading.Timer | None = None
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
+        limit_repeats(logger)
+
+    def install_signal_handlers(self) -> None:
+        """Faust's handlers, with SIGTERM and SIGINT bounded in time (see `_stop_within_deadline`)."""
+        super().install_signal_handlers()
+        if sys.platform != "win32":
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.loop.add_signal_handler(sig, self._stop_within_deadline, sig)
+
+    def _stop_within_deadline(self, sig: signal.Signals) -> None:
+        """Stop gracefully, but exit anyway after `STOP_DEADLINE` s: with the broker gone Faust's stop waits for it
+        forever (uncommitted input is re-read on the next start). A second signal exits at once."""
+        if self._stop_timer is not None:
+            os._exit(128 + sig)
+        self._stop_timer = exit_after(STOP_DEADLINE, 128 + sig,
+                                      f"worker not stopped {STOP_DEADLINE:g} s after {sig.name} (broker unreachable?)")
+        self._schedule_shutdown(sig)
 
 
 # --- Metrics for the dashboards (streams/dashboards): consumer lag, open tickets, close delay, counters at 0.

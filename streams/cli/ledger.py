@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -19,8 +19,9 @@ from rich.table import Table
 from streams.app import topics
 from streams.app.admin import ensure_topics
 from streams.app.settings import bootstrap_servers
-from streams.cli.common import ContractFiles, contracts_or_exit
-from streams.cli.inputs import adapter_errors_exit, events_or_exit
+from streams.cli.common import EVENTS_HELP, ContractFiles, PeriodOption, contracts_or_exit
+from streams.cli.errors import UserError
+from streams.cli.inputs import adapter_errors_exit, events_or_exit, is_stdin, report_unjudged
 from streams.cli.replay import SOURCE_HELP, Timezone
 from streams.cli.topic_read import read_topic
 from streams.core.batch import compute
@@ -49,12 +50,39 @@ async def _publish(bootstrap: str, escalations: list[Escalation]) -> None:
         await producer.stop()
 
 
+_WINDOW_BREACH = {"kind", "breach_id", "revision", "state", "status", "contract", "term", "kpi", "scope",
+                  "window_start", "window_end", "value", "threshold"}
+"""Fields of a window breach record the ledger reads."""
+
+
+def read_breaches(path: Path) -> list[dict[str, Any]]:
+    """Breach records of a JSON-lines file (`-`: standard input); a line that is not a JSON object is a user
+    error naming its line."""
+    raw = sys.stdin.buffer.read() if is_stdin(path) else path.read_bytes()
+    records = []
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise UserError(f"{path}:{n}: not JSON: {exc}") from None
+        needed = _WINDOW_BREACH if isinstance(record, dict) and record.get("kind") == "window" else {"kind"}
+        if not isinstance(record, dict) or not needed <= record.keys():
+            missing = ", ".join(sorted(needed - record.keys())) if isinstance(record, dict) else "all"
+            raise UserError(f"{path}:{n}: not a `cckpi.breaches` record (missing: {missing})")
+        records.append(record)
+    return records
+
+
 def ledger_command(
     contract: ContractFiles,
-    period: Annotated[str, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY (windows starting in it).")],
+    period: PeriodOption,
     broker: Annotated[str | None, typer.Option(help="Read `cckpi.breaches` from this broker.")] = None,
-    breaches: Annotated[Path | None, typer.Option(help="Breach records as JSON lines (as on the topic).")] = None,
-    events: Annotated[Path | None, typer.Option(help="Compute the breaches from events (JSON lines).")] = None,
+    breaches: Annotated[Path | None, typer.Option(
+        help="Breach records as JSON lines (as on the topic; `-`: standard input).")] = None,
+    events: Annotated[Path | None, typer.Option(help="Compute the breaches from these events. " + EVENTS_HELP)
+                      ] = None,
     source: Annotated[str | None, typer.Option(help=SOURCE_HELP + " Compute the breaches from FILE...")] = None,
     files: Annotated[list[Path] | None, typer.Argument(metavar="FILE", help="Source files for --source.",
                                                        show_default=False)] = None,
@@ -76,14 +104,17 @@ def ledger_command(
     - `cckpi ledger -c contracts/examples/demo.yaml --period 2026-Q4 --breaches breaches.jsonl --format csv`
     """
     err = Console(stderr=True)
+    if sum(given is not None for given in (broker, breaches, events, source)) != 1:
+        raise UserError("give exactly one of --broker URL, --breaches FILE, --events FILE or --source NAME FILE...")
     contracts = contracts_or_exit(contract)
     if broker is not None:
         records = asyncio.run(read_topic(bootstrap_servers(broker), topics.BREACHES))
     elif breaches is not None:
-        records = [orjson.loads(line) for line in breaches.read_bytes().splitlines() if line.strip()]
+        records = read_breaches(breaches)
     else:
         with adapter_errors_exit(err):
             outputs = compute(events_or_exit(events, source, files, timezone, err), compile_terms(contracts))
+        report_unjudged(outputs, err)
         records = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate)]
     ledger = build_ledger(records, contracts)
     entries = [e for e in ledger.entries if in_period(e.window_start, period)]

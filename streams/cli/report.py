@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +21,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from streams.app import topics
 from streams.app.settings import bootstrap_servers
-from streams.cli.common import Broker, contracts_or_exit
-from streams.cli.inputs import adapter_errors_exit, events_or_exit
+from streams.cli.common import EVENTS_HELP, Broker, PeriodOption, contracts_or_exit
+from streams.cli.inputs import adapter_errors_exit, decode_events, events_or_exit, is_stdin, report_unjudged
 from streams.cli.replay import SOURCE_HELP, Timezone
 from streams.cli.topic_read import read_messages
 from streams.contracts.model import Contract
@@ -75,11 +77,18 @@ def _counted(events: Iterable[Event], progress: Progress, task: Any) -> Iterator
 def _from_batch(contract: Contract, events: Path | None, source: str | None, files: list[Path] | None,
                 timezone: str | None, err: Console, progress: Progress) -> Records:
     """The records `cckpi compute` would print (windows) and the stream would publish (breaches)."""
-    inputs = [file_digest(p, "events" if events else "source") for p in ([events] if events else files or [])]
+    read: Iterable[Event] | None = None
+    if is_stdin(events):  # read once, for both the digest and the events
+        raw = sys.stdin.buffer.read()
+        inputs = [InputDigest("-", "events", len(raw), hashlib.sha256(raw).hexdigest())]
+        read = decode_events(raw.splitlines(), "<stdin>", err)
+    else:
+        inputs = [file_digest(p, "events" if events else "source") for p in ([events] if events else files or [])]
     task = progress.add_task("compute", total=None)
     with adapter_errors_exit(err):
-        outputs = compute(_counted(events_or_exit(events, source, files, timezone, err), progress, task),
-                          compile_terms([contract]))
+        given = read if read is not None else events_or_exit(events, source, files, timezone, err)
+        outputs = compute(_counted(given, progress, task), compile_terms([contract]))
+    report_unjudged(outputs, err)
     windows = [Published(o.to_dict()) for o in outputs if isinstance(o, WindowResult)]
     breaches = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate | TicketMissed)]
     return Records(windows, breaches, inputs)
@@ -108,8 +117,7 @@ def _command(contract: Path, period: str, out: Path, broker: str | None, events:
 def report_command(
     contract: Annotated[Path, typer.Option("--contract", "-c", help="The contract file.", exists=True,
                                            dir_okay=False, readable=True, show_default=False)],
-    period: Annotated[str, typer.Option(help="YYYY-MM (a month), YYYY-Qn (a quarter) or YYYY: windows starting "
-                                             "in it, in the contract's timezone.", show_default=False)],
+    period: PeriodOption,
     out: Annotated[Path, typer.Option(help="Directory for statement.html, the CSV files and records/.",
                                       file_okay=False, show_default=False)],
     from_topic: Annotated[bool, typer.Option(
@@ -121,7 +129,7 @@ def report_command(
         metavar="FILE", help="Source files for --source, oldest first.", exists=True, dir_okay=False,
         readable=True, show_default=False)] = None,
     events: Annotated[Path | None, typer.Option(
-        help="Compute the records from events (JSON lines) in batch.", exists=True, dir_okay=False,
+        help="Compute the records from these events in batch. " + EVENTS_HELP, dir_okay=False,
         show_default=False)] = None,
     timezone: Timezone = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print statement.pdf with headless Chromium.")] = False,
@@ -151,11 +159,7 @@ def report_command(
     """
     err = Console(stderr=True)
     [loaded] = contracts_or_exit([contract])
-    try:
-        when = parse_period(period, loaded.timezone)
-    except ValueError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    when = parse_period(period, loaded.timezone)  # checked when parsed; PeriodError (past 9999) is a user error
     if from_topic and (source is not None or events is not None or files):
         err.print("error: give either --from-topic or --source NAME FILE... / --events FILE, not both", style="red",
                   soft_wrap=True)
@@ -165,7 +169,8 @@ def report_command(
                   soft_wrap=True)
         raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as progress:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  disable=not err.is_terminal) as progress:  # off in scripts and logs: stderr keeps to its messages
         if from_topic:
             try:
                 records = _from_topics(loaded, broker, timeout, progress)

@@ -10,6 +10,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.cli.replay import _quiet_kafka_client as quiet_kafka_client
+
 
 @dataclass(frozen=True)
 class Message:
@@ -24,7 +26,13 @@ class Message:
 
 
 async def read_messages(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
-    """Every message of a topic from the start to its end when reading began, by partition and offset."""
+    """Every message of a topic from the start to its end when reading began, by partition and offset (the Kafka
+    client's own logging silenced: an unreachable broker is reported once, by the command)."""
+    with quiet_kafka_client():
+        return await _read_messages(bootstrap, topic, timeout)
+
+
+async def _read_messages(bootstrap: str, topic: str, timeout: float) -> list[Message]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

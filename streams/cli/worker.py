@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from streams.app.settings import WorkerSettings, broker_url
+from streams.app.settings import MAX_FUTURE_SECONDS, WorkerSettings, broker_url, span_text
 from streams.cli.common import Broker, ContractFiles, contracts_or_exit
+from streams.cli.credentials import ALERTMANAGER_AUTH_HELP, ALERTMANAGER_ENV, credentials_or_exit
+from streams.contracts.model import Contract, parse_duration
 
 
 def worker(
@@ -19,10 +21,19 @@ def worker(
     partitions: Annotated[int, typer.Option(help="Partitions of the topics the worker creates.")] = 4,
     app_id: Annotated[str, typer.Option(help="Consumer group and table prefix.")] = "cckpi",
     idle_after: Annotated[float, typer.Option(help="Wall seconds before a quiet queue's clock follows the wall.")] = 10,
-    max_future_days: Annotated[float, typer.Option(help="Dead-letter events stamped this far ahead of now.")] = 7,
+    max_future: Annotated[str | None, typer.Option(
+        help="Dead-letter events stamped further than this ahead of the worker clock (30s, 1m, 2h, 7d; default 1m). "
+        "Keep it below the shortest grace: one event that far ahead closes windows that early. A simulator running "
+        "faster than real time (`cckpi simulate --speed 60`) needs the span it runs ahead, e.g. 3650d.",
+        show_default=False)] = None,
+    max_future_days: Annotated[float | None, typer.Option(help="The same in days (older form of --max-future).")
+                               ] = None,
     alertmanager_url: Annotated[str | None, typer.Option(help="Post breach alerts to this Alertmanager.")] = None,
+    alertmanager_auth_file: Annotated[Path | None, typer.Option(help=ALERTMANAGER_AUTH_HELP)] = None,
     dashboard_url: Annotated[str | None, typer.Option(help="Grafana dashboard to link from alerts.")] = None,
-    data_dir: Annotated[Path, typer.Option(help="Local state directory.")] = Path(".cache/faust"),
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Local state directory (default: $XDG_CACHE_HOME/cckpi/faust, else ~/.cache/cckpi/faust).",
+        show_default=False)] = None,
     log_level: Annotated[str, typer.Option(help="Log level of the worker.")] = "warning",
 ) -> None:
     """Consume call events, keep event-time windows, emit window results, breaches and metrics.
@@ -37,12 +48,55 @@ def worker(
     - `cckpi worker -c a.yaml -c b.yaml --broker 127.0.0.1:9092 --partitions 8`
     - `cckpi worker -c demo.yaml --alertmanager-url http://127.0.0.1:9093 --dashboard-url http://grafana:3000/d/ops`
     """
+    from streams.app.process import default_data_dir
     from streams.app.worker import run_worker  # Faust is imported only by the commands that need it
 
     contracts = contracts_or_exit(contract)
+    alertmanager_url, alert_credentials = credentials_or_exit(alertmanager_url, ALERTMANAGER_ENV,
+                                                              alertmanager_auth_file)
+    data_dir = data_dir or default_data_dir()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.secho(f"error: --data-dir {data_dir}: cannot create: {exc.strerror or exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
     settings = WorkerSettings(broker=broker_url(broker), app_id=app_id, partitions=partitions,
                               metrics_port=metrics_port, metrics_addr=metrics_addr, idle_after=idle_after,
-                              max_future=max_future_days * 86400, alertmanager_url=alertmanager_url,
-                              dashboard_url=dashboard_url,
+                              max_future=checked_tolerance(max_future, max_future_days, contracts),
+                              alertmanager_url=alertmanager_url, dashboard_url=dashboard_url,
                               datadir=data_dir, log_level=log_level)
-    run_worker(settings, contracts)
+    run_worker(settings, contracts, alert_credentials)
+
+
+def checked_tolerance(text: str | None, days: float | None, contracts: list[Contract]) -> float:
+    """`future_tolerance`, with a warning on stderr when it exceeds the shortest grace of the contracts: one event
+    stamped that far ahead would close windows before real-time events of them are in."""
+    tolerance = future_tolerance(text, days)
+    shortest = min((parse_duration(t.grace) for c in contracts for t in c.terms), default=None)
+    if shortest is not None and tolerance > shortest:
+        typer.secho(f"warning: --max-future {span_text(tolerance)} is longer than the shortest grace "
+                    f"({span_text(shortest)}): one event stamped that far ahead closes windows early",
+                    fg="yellow", err=True)
+    return tolerance
+
+
+def future_tolerance(text: str | None, days: float | None) -> float:
+    """Seconds an event may be stamped ahead of the worker clock, from --max-future or --max-future-days; a bad or
+    doubled value is a user error (one line, exit 2)."""
+    if text is not None and days is not None:
+        _fail("give --max-future or --max-future-days, not both")
+    if days is not None:
+        if not days >= 0:
+            _fail(f"--max-future-days must be 0 or more (got {days:g})")
+        return days * 86400
+    if text is None:
+        return MAX_FUTURE_SECONDS
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        _fail(f"--max-future: {exc}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)

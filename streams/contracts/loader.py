@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,16 @@ from streams.contracts.checks import check_contract
 from streams.contracts.model import Contract
 
 _UNION_TAGS = {"str", "RollingWindow"}
+MAX_FILE_BYTES = 1 << 20
+"""A contract file is a few kilobytes; anything past 1 MiB is refused unread (no document needs it)."""
+MAX_ALIAS_NODES = 10_000
+"""Aliases may add at most this many nodes to the document (a billion-laughs file adds billions)."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences accepted (a contract needs about six levels)."""
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML has it (several times faster), else the pure-Python one; both are safe loaders."""
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 @dataclass(frozen=True)
@@ -58,15 +69,71 @@ def _locate(lines: dict[tuple[Any, ...], int], loc: Iterable[Any]) -> int:
     return lines.get(path, 1)
 
 
-def parse_contract(text: str, file: str = "<contract>") -> Contract:
-    """Validate contract YAML text; raise ContractError naming file, line and field path."""
+def _refuse_bombs(text: str, file: str) -> None:
+    """Refuse, from the parser's events alone (nothing is expanded), a document that nests deeper than MAX_DEPTH
+    or whose aliases would add more than MAX_ALIAS_NODES nodes, or refer to an anchor still open (a cycle)."""
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for, once its node is complete
+    open_nodes: list[tuple[str | None, int]] = []  # collections being read: (anchor, nodes so far)
+    added = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPEN):
+            if len(open_nodes) >= MAX_DEPTH:
+                raise _refused(file, event, f"nested deeper than {MAX_DEPTH} levels")
+            open_nodes.append((event.anchor, 1))
+            continue
+        if isinstance(event, _CLOSE):
+            anchor, size = open_nodes.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in sizes:
+                raise _refused(file, event, f"alias *{event.anchor} refers to an anchor that is not complete here "
+                                            "(a recursive or undefined alias)")
+            size = sizes[event.anchor]
+            added += size
+            if added > MAX_ALIAS_NODES:
+                raise _refused(file, event, f"aliases expand the document by more than {MAX_ALIAS_NODES:,} nodes "
+                                            "(an alias bomb?): write the values out")
+            anchor = None
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_nodes:
+            parent, count = open_nodes[-1]
+            open_nodes[-1] = (parent, count + size)
+
+
+def _refused(file: str, event: yaml.Event, why: str) -> ContractError:
+    """A refusal at the event's line."""
+    mark = event.start_mark
+    return ContractError([Problem(file, mark.line + 1 if mark else 1, "", f"refused: {why}")])
+
+
+def _compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for lines) and its data, parsed once, after `_refuse_bombs` let it through."""
+    if len(text) > MAX_FILE_BYTES:  # characters: at most the bytes of the UTF-8 file
+        raise ContractError([Problem(file, 1, "", f"refused: larger than {MAX_FILE_BYTES >> 20} MiB")])
+    with contextlib.suppress(yaml.YAMLError):  # a syntax error is reported with its line by the parse below
+        _refuse_bombs(text, file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            return node, None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         raise ContractError([Problem(file, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more digits than Python converts
+        raise ContractError([Problem(file, 1, "", f"not a usable YAML document: {exc}")]) from None
+
+
+def parse_contract(text: str, file: str = "<contract>") -> Contract:
+    """Validate contract YAML text; raise ContractError naming file, line and field path."""
+    node, data = _compose(text, file)
     if not isinstance(data, dict) or node is None:
         raise ContractError([Problem(file, 1, "", "a contract file must be a YAML mapping")])
     lines = _line_index(node)
@@ -78,6 +145,7 @@ def parse_contract(text: str, file: str = "<contract>") -> Contract:
     findings = check_contract(contract)
     if findings:
         raise ContractError([_problem(file, lines, path, message) for path, message in findings])
+    contract.note_places({str(path[0]): f"{file}:{line}" for path, line in lines.items() if len(path) == 1})
     return contract
 
 
@@ -92,9 +160,17 @@ def load_contract(path: str | Path) -> Contract:
     """Read and validate one contract file."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # never more: a huge file (or a device) is refused unread
     except OSError as exc:
-        raise ContractError([Problem(str(file), 0, "", f"cannot read: {exc.strerror}")]) from None
+        raise ContractError([Problem(str(file), 1, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ContractError([Problem(str(file), 1, "", f"refused: larger than {MAX_FILE_BYTES >> 20} MiB")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ContractError([Problem(str(file), line, "", "not UTF-8 text")]) from None
     return parse_contract(text, str(file))
 
 

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from streams.core.processor import Processor
-from streams.core.records import DuplicateEvent, Output
+from streams.calendar import CalendarUnknownDay
+from streams.core.dedupe import content_digest
+from streams.core.processor import Processor, event_family
+from streams.core.records import Output, RejectedEvent, UnscopedEvent
 from streams.core.services import ServiceBook, ServiceTracker
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook, TicketTracker
-from streams.models.events import (
-    AgentEventBase,
-    CallEventBase,
-    Event,
-    ServiceDown,
-    ServiceUp,
-    SurveySubmitted,
-    TicketEventBase,
-)
+from streams.models.events import AgentEventBase, CallEventBase, Event, ServiceDown, ServiceUp, TicketEventBase
 
 WHOLE = "all"
 """The scope of ticket, survey and availability terms: everything the term's filters let through."""
@@ -37,24 +31,29 @@ class Engine:
         self.service_book = ServiceBook()
 
     def ingest(self, event: Event, wall_now: float = 0.0) -> list[Output]:
-        """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day."""
+        """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day.
+        An event outside every contract's scope changes no state (`UnscopedEvent`)."""
         p = self.processor
+        source = event_family(event)
+        if not p.in_scope(event, source):
+            return [UnscopedEvent(source, event.event_id)]
         if isinstance(event, CallEventBase | AgentEventBase):
             state = self.states.setdefault("calls:" + event.queue, ScopeState())
             return p.ingest(state, event.queue, event, wall_now)
-        if isinstance(event, SurveySubmitted):
+        if source == "surveys":
             return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, wall_now)
-        source = "tickets" if isinstance(event, TicketEventBase) else "availability"
         state = self.states.setdefault(source, ScopeState())
-        if state.seen.has(event.event_id, event.ts):
-            return [DuplicateEvent(WHOLE, event.event_id)]
+        digest = content_digest(event)
+        repeated = p.repeated(state, WHOLE, event, digest)
+        if repeated is not None:
+            return [repeated]
         if isinstance(event, TicketEventBase):
             contributions = self.tickets.on_event(self.ticket_book, event)
         elif isinstance(event, ServiceDown | ServiceUp):
             contributions = self.services.on_event(self.service_book, event)
         else:
             contributions = p.contributions(WHOLE, event)
-        p.remember(state, event)
+        p.remember(state, event, digest)
         out = p.ingest_contributions(state, WHOLE, event, contributions, wall_now)
         return out + self._expire_tickets(source, state)
 
@@ -91,10 +90,15 @@ def _scope(state_key: str) -> str:
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:
     """Every closed window (and late contribution) for these events, in the order the stream emits them.
 
-    Events are taken in the given order per key (queue, ticket, service), as Kafka keeps them per partition.
+    Events are taken in the given order per key (queue, ticket, service), as Kafka keeps them per partition. An
+    event on a day the calendar cannot classify is left out and reported (`RejectedEvent`), as the stream
+    dead-letters it.
     """
     engine = Engine(terms)
     out: list[Output] = []
     for event in events:
-        out.extend(engine.ingest(event))
+        try:
+            out.extend(engine.ingest(event))
+        except CalendarUnknownDay as exc:  # raised before any change: the event is left out, as the stream does
+            out.append(RejectedEvent(event.event_id, "calendar_unknown_day", str(exc), exc.calendar))
     return out + engine.flush()

@@ -1,26 +1,59 @@
-"""Duplicate detection by event id: ids are remembered per hour of event time, for as long as a window
-they could change is still open or revisable, then forgotten in whole hours.
+"""Duplicate detection by event id: an id counts once, whatever timestamp a later copy carries. Ids are remembered
+in one table (id -> the position it was applied at and a digest of its content), and listed per hour of the event
+time they were first seen at, so they are forgotten in whole hours once no window they could change is open or
+revisable.
 
 Each id is kept with the input position (Kafka offset) it was applied at. After a crash the stored ids and the
 stored windows may come from different moments; an id whose position is past the scope's `applied` position was
 never applied, so it is not a duplicate when the same message is delivered again.
+
+The digest (32 bits of the event's fields) tells a plain re-send (same content: ignored) from a conflicting one
+(same id, other content: reported). Position and digest share one int, so an id costs one table entry, one int and
+one list slot.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
 
+from streams.models.events import EventBase
+
 BUCKET_SECONDS = 3600
 NO_POSITION = -1
 """Position of events without one (batch input): always counts as applied."""
+DIGEST_BITS = 32
+DIGEST_MASK = (1 << DIGEST_BITS) - 1
+UNKNOWN_DIGEST = 0
+"""Digest of ids stored before digests were kept: such an id is a duplicate, never a conflict."""
+
+
+def content_digest(event: EventBase) -> int:
+    """A stable 32-bit digest of every field of the event as decoded (never UNKNOWN_DIGEST)."""
+    values = [getattr(event, name) for name in type(event).model_fields]
+    return zlib.crc32(orjson.dumps(values)) or 1
+
+
+def digest_text(digest: int) -> str:
+    """How a digest is shown in dead letters: 8 hex digits (`unknown` for ids stored without one)."""
+    return "unknown" if digest == UNKNOWN_DIGEST else f"{digest:08x}"
+
+
+def _pack(position: int, digest: int) -> int:
+    return (position - NO_POSITION) << DIGEST_BITS | digest
+
+
+def _position(packed: int) -> int:
+    return (packed >> DIGEST_BITS) + NO_POSITION
 
 
 @dataclass
 class SeenIds:
-    """Event ids seen by one scope, bucketed by the hour of their event time, with the position of each.
+    """Event ids seen by one scope, with the position and content digest of each, listed by the hour of their event
+    time (the first copy's) for forgetting and storage.
 
     Storage is append-only per hour: each persist writes only the ids added since the last one, as the next
     numbered part of the hour (`<hour>.<part>`), so the cost of a write is the batch, not the hour so far (at a
@@ -28,36 +61,46 @@ class SeenIds:
     stored parts of each hour and is saved with the scope's state; forgetting an hour deletes its parts.
     """
 
-    buckets: dict[int, dict[str, int]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    """Event id -> position and digest, packed (see `_pack`)."""
+    buckets: dict[int, list[str]] = field(default_factory=dict)
+    """Hour -> ids first seen with an event time in it."""
     parts: dict[int, int] = field(default_factory=dict, compare=False)
-    fresh: dict[int, dict[str, int]] = field(default_factory=dict, compare=False)  # added since last persisted
+    fresh: dict[int, list[str]] = field(default_factory=dict, compare=False)  # added since last persisted
     dropped: dict[int, int] = field(default_factory=dict, compare=False)  # forgotten hours: parts to delete
     oldest: float = field(default=float("inf"), compare=False)  # earliest bucket: forgetting is a no-op before it
 
-    def has(self, event_id: str, event_time: float, applied: int = NO_POSITION) -> bool:
-        """True when the id was seen and applied already."""
-        position = self.buckets.get(int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS, {}).get(event_id)
-        return position is not None and position <= max(applied, NO_POSITION)
+    def first(self, event_id: str, applied: int = NO_POSITION) -> int | None:
+        """The digest of the copy of this id already applied (UNKNOWN_DIGEST if stored without one), else None."""
+        packed = self.ids.get(event_id)
+        if packed is None or _position(packed) > max(applied, NO_POSITION):
+            return None
+        return packed & DIGEST_MASK
 
-    def add(self, event_id: str, event_time: float, position: int = NO_POSITION, applied: int = NO_POSITION) -> bool:
-        """Remember an id at a position; False when it was already seen and applied (a duplicate)."""
-        if self.has(event_id, event_time, applied):
-            return False
+    def has(self, event_id: str, applied: int = NO_POSITION) -> bool:
+        """True when the id was seen and applied already."""
+        return self.first(event_id, applied) is not None
+
+    def add(self, event_id: str, event_time: float, digest: int = UNKNOWN_DIGEST,
+            position: int = NO_POSITION) -> None:
+        """Remember an id (not seen, or seen but never applied) at a position, under the hour of `event_time`."""
         bucket = int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS
-        ids = self.buckets.get(bucket)
-        if ids is None:
-            ids = self.buckets[bucket] = {}
-            self.oldest = min(self.oldest, bucket)
-        ids[event_id] = position
-        self.fresh.setdefault(bucket, {})[event_id] = position
-        return True
+        if event_id not in self.ids:  # an id taken again after a crash stays listed where it was first
+            ids = self.buckets.get(bucket)
+            if ids is None:
+                ids = self.buckets[bucket] = []
+                self.oldest = min(self.oldest, bucket)
+            ids.append(event_id)
+        self.ids[event_id] = _pack(position, digest)
+        self.fresh.setdefault(bucket, []).append(event_id)
 
     def forget_before(self, horizon: float) -> None:
         """Drop buckets that end at or before `horizon`: no window they feed can change any more."""
         if self.oldest + BUCKET_SECONDS > horizon:
             return
         for bucket in [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]:
-            del self.buckets[bucket]
+            for event_id in self.buckets.pop(bucket):
+                self.ids.pop(event_id, None)
             self.fresh.pop(bucket, None)
             stored = self.parts.pop(bucket, 0)
             if stored:
@@ -66,11 +109,17 @@ class SeenIds:
 
     def take_writes(self) -> list[tuple[str, bytes | None]]:
         """Storage writes since the last call: (`<hour>.<part>`, new ids) per hour that got ids, and
-        (`<hour>.<part>`, None) for every stored part of a forgotten hour. The caller stores them, then the state."""
+        (`<hour>.<part>`, None) for every stored part of a forgotten hour. The caller stores them, then the state.
+        A part is a flat JSON list `[id, packed, id, packed, ...]`."""
         writes: list[tuple[str, bytes | None]] = []
         for bucket in sorted(self.fresh):
             part = self.parts.get(bucket, 0)
-            writes.append((f"{bucket}.{part}", orjson.dumps(self.fresh[bucket])))
+            flat: list[str | int] = []
+            for event_id in self.fresh[bucket]:
+                packed = self.ids.get(event_id)
+                if packed is not None:
+                    flat += (event_id, packed)
+            writes.append((f"{bucket}.{part}", orjson.dumps(flat)))
             self.parts[bucket] = part + 1
         for bucket in sorted(self.dropped):
             writes += [(f"{bucket}.{part}", None) for part in range(self.dropped[bucket])]
@@ -83,12 +132,25 @@ class SeenIds:
         return [[bucket, self.parts.get(bucket, 0)] for bucket in sorted(self.buckets)]
 
     def load(self, stored: list[list[int]], read: Callable[[str], bytes | None] | None) -> None:
-        """Restore the hours listed by `stored_parts` through `read` (part name -> stored ids); later parts win."""
+        """Restore the hours listed by `stored_parts` through `read` (part name -> stored ids); later parts win.
+        Parts written before digests were kept (a JSON object id -> position) load with UNKNOWN_DIGEST."""
         for bucket, parts in stored:
-            ids = self.buckets[bucket] = {}
+            listed = self.buckets.setdefault(bucket, [])
             for part in range(parts):
                 raw = read(f"{bucket}.{part}") if read else None
-                if raw:
-                    ids.update(orjson.loads(raw))
+                for event_id, packed in _entries(raw):
+                    if event_id not in self.ids:
+                        listed.append(event_id)
+                    self.ids[event_id] = packed
             self.parts[bucket] = parts
             self.oldest = min(self.oldest, bucket)
+
+
+def _entries(raw: bytes | None) -> list[tuple[str, int]]:
+    """(id, packed) pairs of one stored part, in either storage format."""
+    if not raw:
+        return []
+    data = orjson.loads(raw)
+    if isinstance(data, dict):  # before digests: id -> position
+        return [(event_id, _pack(position, UNKNOWN_DIGEST)) for event_id, position in data.items()]
+    return list(zip(data[::2], data[1::2], strict=True))

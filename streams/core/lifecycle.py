@@ -58,7 +58,7 @@ def _update(agg: WindowAgg, term: CompiledTerm, scope: str, state: BreachState) 
         window_start=term.window.iso(agg.start), window_end=term.window.iso(agg.end), state=state, status=status,
         value=value, numerator=agg.num, denominator=agg.den, threshold=t.threshold, warning=t.warning,
         revision=agg.alert_revision, since=datetime.fromtimestamp(agg.alert_since or agg.start, UTC).isoformat(),
-        sample=tuple(agg.sample),
+        sample=tuple(agg.sample), window_revision=max(agg.revision, 0),  # -1 until the window is first published
     )
 
 

@@ -13,13 +13,34 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from streams.core.dedupe import NO_POSITION, content_digest, digest_text
+from streams.core.effective import judged_only
 from streams.core.forecast import Forecaster
 from streams.core.lifecycle import assess, finalize, remember_sample
-from streams.core.records import ClosedBy, DuplicateEvent, LateContribution, Output, WindowResult
+from streams.core.records import (
+    ClosedBy,
+    ConflictingDuplicate,
+    DuplicateEvent,
+    LateContribution,
+    Output,
+    WindowResult,
+)
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
-from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySubmitted
+from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySubmitted, TicketEventBase
+
+NAMED_BY = {"calls": "queue", "surveys": "queue", "availability": "service"}
+"""The field of an event that a contract's scope names, per family (tickets are scoped by their terms' filters)."""
+
+
+def event_family(event: Event) -> str:
+    """calls (call and agent events), tickets, surveys or availability."""
+    if isinstance(event, CallEventBase | AgentEventBase):
+        return "calls"
+    if isinstance(event, TicketEventBase):
+        return "tickets"
+    return "surveys" if isinstance(event, SurveySubmitted) else "availability"
 
 
 class Processor:
@@ -31,7 +52,20 @@ class Processor:
             (t.window.max_seconds + t.grace + t.retention for t in terms.by_key.values()), default=0.0)
         """Event-time span after which no window an event fed can change, so its id can be forgotten."""
         self.forecaster = Forecaster(terms)
+        self.bounded = any(math.isfinite(t.starts) or math.isfinite(t.ends) for t in terms.by_key.values())
+        """Some contract has an effective period (see `streams.core.effective`); else no event is checked for it."""
         self._relevant: dict[tuple[str, str], tuple[CompiledTerm, ...]] = {}
+
+    def in_scope(self, event: Event, family: str | None = None) -> bool:
+        """True when some contract's scope covers the event: a term measures its family and, where scopes name
+        queues or services, it carries one of them. Events outside every scope must get no state (and no metric
+        series), or input could grow both without bound."""
+        family = family or event_family(event)
+        if family not in self.terms.scopes:
+            return False
+        names = self.terms.scopes[family]
+        name = getattr(event, NAMED_BY.get(family, ""), None)
+        return names is None or name is None or name in names
 
     def contributions(self, scope: str, event: Event) -> list[Contribution]:
         """What an event adds to each term of its scope; raises CalendarUnknownDay before any state changes."""
@@ -41,8 +75,8 @@ class Processor:
             if contribution is None:
                 continue
             at, num, den = contribution
-            if term.service_hours is not None and not term.service_hours.is_working_time(
-                    datetime.fromtimestamp(at, UTC)):
+            if term.service_hours is not None and term.in_effect(at) and not term.service_hours.is_working_time(
+                    datetime.fromtimestamp(at, UTC)):  # outside the effective period: reported, the day not needed
                 continue
             found.append(Contribution(term, at, num, den))
         return found
@@ -72,29 +106,44 @@ class Processor:
         if position is not None and position <= state.applied:
             return []
         contributions = self.contributions(scope, event)
-        if not self.remember(state, event, position):
-            return [DuplicateEvent(scope, event.event_id)]
+        digest = content_digest(event)
+        repeated = self.repeated(state, scope, event, digest)
+        if repeated is not None:
+            return [repeated]
+        self.remember(state, event, digest, position)
         out = self.ingest_contributions(state, scope, event, contributions, wall_now)
         if isinstance(event, CallEventBase | AgentEventBase):
             out.extend(self.forecaster.on_event(state, scope, event))
         return out
 
     @staticmethod
-    def remember(state: ScopeState, event: Event, position: int | None = None) -> bool:
-        """Record the event id (and the position it is applied at); False for a duplicate, which changes nothing."""
-        at = event.ts
-        if position is None:
-            return state.seen.add(event.event_id, at, applied=state.applied)
-        if not state.seen.add(event.event_id, at, position, state.applied):
-            return False
-        state.applied = position
-        return True
+    def repeated(state: ScopeState, scope: str, event: Event, digest: int) -> Output | None:
+        """None for an id not counted yet; else what the repeat is: a duplicate (same content, or the first copy's
+        digest unknown) or a conflicting duplicate. Either changes nothing, whatever time the repeat carries."""
+        first = state.seen.first(event.event_id, state.applied)
+        if first is None:
+            return None
+        if first == digest or not first:
+            return DuplicateEvent(scope, event.event_id)
+        return ConflictingDuplicate(scope, event.event_id, digest_text(first), digest_text(digest))
+
+    @staticmethod
+    def remember(state: ScopeState, event: Event, digest: int, position: int | None = None) -> None:
+        """Record a new event id with its content digest (and the position it is applied at)."""
+        state.seen.add(event.event_id, event.ts, digest, NO_POSITION if position is None else position)
+        if position is not None:
+            state.applied = position
 
     def ingest_contributions(self, state: ScopeState, scope: str, event: Event, contributions: list[Contribution],
                              wall_now: float) -> list[Output]:
-        """Apply an event's contributions, then let its time move the scope's clock."""
+        """Apply an event's contributions (those in their contract's effective period; the others are reported),
+        then let its time move the scope's clock."""
         event_time = event.ts
-        out = [o for c in contributions for o in self.apply(state, scope, c, event.event_id, event_time)]
+        out: list[Output] = []
+        if self.bounded:
+            contributions, outside = judged_only(scope, event.event_id, contributions)
+            out.extend(outside)
+        out.extend(o for c in contributions for o in self.apply(state, scope, c, event.event_id, event_time))
         state.last_event_wall = wall_now
         if event_time > state.stream_time:
             state.stream_time = event_time

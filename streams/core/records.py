@@ -64,10 +64,58 @@ class LateContribution:
 
 
 @dataclass(frozen=True)
+class OutsideContract:
+    """An event that would feed a contract's terms outside the contract's effective period: reported, never judged
+    (no window, no breach). One per event and contract."""
+
+    contract: str
+    scope: str
+    event_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RejectedEvent:
+    """An event the core could not use, with the reason (batch only: the stream dead-letters it with this kind)."""
+
+    event_id: str
+    kind: str
+    reason: str
+    cause: str = ""
+    """What to fix, for grouping the reports (e.g. the calendar that cannot classify the day)."""
+
+
+@dataclass(frozen=True)
 class DuplicateEvent:
     """An event whose id was already counted; it changes nothing."""
 
     scope: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class ConflictingDuplicate:
+    """An event whose id was already counted with other content: the first copy stands, this one changes nothing
+    and is reported (the stream dead-letters it). Digests are 8 hex digits of each copy's content."""
+
+    scope: str
+    event_id: str
+    first_digest: str
+    digest: str
+
+    @property
+    def reason(self) -> str:
+        """Why the event was not counted, for the dead letter."""
+        return (f"event id {self.event_id!r} was already counted with other content (digest {self.first_digest}, "
+                f"this copy {self.digest}): the first copy stands")
+
+
+@dataclass(frozen=True)
+class UnscopedEvent:
+    """A valid event no contract's scope covers (a queue or service no contract names, a family none measures):
+    it gets no state and no metric series of its own, only a count by family."""
+
+    family: str
     event_id: str
 
 
@@ -104,7 +152,9 @@ class BreachUpdate:
     """A step in one window's breach lifecycle; idempotent by (breach id, revision).
 
     warning / breached / recovered while the window is open (its period-to-date value crossed a level);
-    final when it closes (or is revised) with `status` the verdict."""
+    final when it closes (or is revised) with `status` the verdict. `revision` numbers the lifecycle steps of the
+    breach id (1, 2, ...); `window_revision` is the revision of the window the step is about (0 = first published,
+    n = its n-th late-data revision), the `revision` of `cckpi.kpi-windows` and of `cckpi compute`."""
 
     contract: str
     term: str
@@ -126,6 +176,9 @@ class BreachUpdate:
     basis: Basis = "observed"
     """observed: the window's value so far crossed a level; forecast: the queue model projects it will (then
     `value` is the projected value at the window's end, `state` only warning or recovered)."""
+    window_revision: int = 0
+    """The window's revision this step is about: 0 while it is open and when it first closes, n once n late-data
+    revisions changed it (the `revision` of its `cckpi.kpi-windows` record)."""
 
     @property
     def key(self) -> str:
@@ -151,8 +204,9 @@ class BreachUpdate:
                 "severity": self.severity, **fields}
 
 
-BREACH_SCHEMA_VERSION = 2
-"""Version of the `cckpi.breaches` record schema (`basis` and severity `forecast` were added compatibly)."""
+BREACH_SCHEMA_VERSION = 3
+"""Version of the `cckpi.breaches` record schema (`basis` and severity `forecast` were added compatibly in 2,
+`window_revision` in 3)."""
 
 
 @dataclass(frozen=True)
@@ -202,4 +256,5 @@ class QueueForecast:
     terms: tuple[TermForecast, ...]
 
 
-Output = WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate | QueueForecast
+Output = (WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate | QueueForecast
+          | OutsideContract | RejectedEvent | ConflictingDuplicate | UnscopedEvent)

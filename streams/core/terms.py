@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -28,6 +30,14 @@ class CompiledTerm:
     """Set when only contacts in the calendar's working time count (`measured_during: service_hours`)."""
     calendar: BusinessCalendar | None = None
     """The working-time calendar of the contract, for deadlines in working minutes, hours and days."""
+    starts: float = -math.inf
+    """First instant of the contract's effective period (local midnight of `effective_from`), epoch seconds."""
+    ends: float = math.inf
+    """First instant after it (local midnight after `effective_until`): contributions from then on are not judged."""
+
+    def in_effect(self, at: float) -> bool:
+        """True when a contribution at this instant falls in the contract's effective period."""
+        return self.starts <= at < self.ends
 
     @property
     def source(self) -> str:
@@ -62,6 +72,8 @@ class TermIndex:
     """Ticket, survey and availability terms (calls are found by queue)."""
     skipped: tuple[tuple[str, str], ...] = ()
     """(term key, reason) of terms this version does not compute yet."""
+    scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    """Names an event of a family must carry to be in some contract's scope (see `named_scopes`)."""
 
     def for_queue(self, queue: str) -> Sequence[CompiledTerm]:
         """Terms fed by events of `queue` (empty when no contract covers it)."""
@@ -78,11 +90,16 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
     by_key: dict[str, CompiledTerm] = {}
     by_source: dict[str, list[CompiledTerm]] = {}
     skipped: list[tuple[str, str]] = []
+    contracts = list(contracts)  # read twice: here and by named_scopes
     for contract in contracts:
         tz = ZoneInfo(contract.timezone)
         hours = contract.service_calendar
-        service_hours = BusinessCalendar(hours, name=f"{contract.id} service hours") if hours else None
-        calendar = BusinessCalendar(contract.calendar, name=contract.id) if contract.calendar else None
+        hours_field = "service_hours" if contract.service_hours else "calendar"
+        service_hours = BusinessCalendar(hours, name=_calendar_name(contract, hours_field)) if hours else None
+        calendar = BusinessCalendar(contract.calendar, name=_calendar_name(contract, "calendar")) \
+            if contract.calendar else None
+        starts = _instant(contract.effective_from, tz, -math.inf)
+        ends = _instant(contract.effective_until, tz, math.inf, days_after=1)
         for term in contract.terms:
             key = f"{contract.id}/{term.id}"
             if isinstance(term.window, RollingWindow):
@@ -97,6 +114,8 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 retention=parse_duration(term.retention),
                 service_hours=service_hours if term.measured_during == "service_hours" else None,
                 calendar=calendar,
+                starts=starts,
+                ends=ends,
             )
             by_key[compiled.key] = compiled
             if compiled.source != "calls":
@@ -105,4 +124,33 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
             for queue in contract.queues_of(term):
                 by_queue.setdefault(queue, []).append(compiled)
     return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key,
-                     {src: tuple(ts) for src, ts in by_source.items()}, tuple(skipped))
+                     {src: tuple(ts) for src, ts in by_source.items()}, tuple(skipped), named_scopes(contracts))
+
+
+def named_scopes(contracts: Iterable[Contract]) -> dict[str, frozenset[str] | None]:
+    """Names in some contract's scope, for each family some term measures: `calls` (queues of the scopes and of
+    call terms), `surveys` (queues of contracts with survey terms), `availability` (services of the terms, else of
+    their scope), `tickets`. None where every name is (a contract measuring the family names none)."""
+    found: dict[str, set[str] | None] = {"calls": set()}
+    for contract in contracts:
+        found["calls"] |= set(contract.scope.queues)  # type: ignore[operator]  # calls is never None
+        for term in contract.terms:
+            source = KPIS[term.kpi].spec.source
+            names = {"calls": contract.queues_of(term), "surveys": contract.scope.queues,
+                     "availability": term.services or contract.scope.services}.get(source, [])
+            have = found.get(source, set())
+            found[source] = None if have is None or (not names and source != "calls") else have | set(names)
+    return {family: None if names is None else frozenset(names) for family, names in found.items()}
+
+
+def _calendar_name(contract: Contract, field_name: str) -> str:
+    """How calendar errors name the calendar: the contract and, when loaded from a file, where the section is."""
+    place = contract.place_of(field_name)
+    return f"{contract.id} `{field_name}:` at {place}" if place else f"{contract.id} {field_name}"
+
+
+def _instant(day: date | None, tz: ZoneInfo, missing: float, days_after: int = 0) -> float:
+    """Epoch seconds of local midnight `days_after` days after `day` (`missing` when there is no such date)."""
+    if day is None:
+        return missing
+    return datetime.combine(day + timedelta(days=days_after), time(), tz).timestamp()

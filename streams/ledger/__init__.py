@@ -1,5 +1,16 @@
 """The penalty ledger: final breaches book the contract's penalties; repeated breaches reach escalation rights."""
 
-from streams.ledger.book import Escalation, Ledger, LedgerEntry, build_ledger, in_period
+from streams.ledger.book import (
+    PERIOD_FORMS,
+    Escalation,
+    Ledger,
+    LedgerEntry,
+    PeriodError,
+    build_ledger,
+    in_period,
+    parse_period_label,
+    period_label,
+)
 
-__all__ = ["Escalation", "Ledger", "LedgerEntry", "build_ledger", "in_period"]
+__all__ = ["PERIOD_FORMS", "Escalation", "Ledger", "LedgerEntry", "PeriodError", "build_ledger", "in_period",
+           "parse_period_label", "period_label"]

@@ -7,6 +7,7 @@ the same breaches changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ class LedgerEntry:
     window_end: str
     value: float | None
     threshold: float
-    revision: int
+    revision: int | None
+    """The window's revision that breached (0 = first published, n = n-th late-data revision), as `cckpi compute`
+    and `cckpi.kpi-windows` number it; None for breach records older than schema 3, which do not carry it."""
     amount: Decimal
     currency: str
 
@@ -65,6 +68,33 @@ class Ledger:
         return dict(sums)
 
 
+PERIOD_FORMS = "YYYY-MM, YYYY-Qn or YYYY (e.g. 2026-10, 2026-Q4, 2026)"
+_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[Qq]([1-4]))?$")
+
+
+class PeriodError(ValueError):
+    """A period that is not a month, a quarter or a year."""
+
+
+def parse_period_label(text: str) -> tuple[int, int, int]:
+    """`2026-10`, `2026-Q4` (or `2026-q4`) or `2026` as (year, first month, months); PeriodError otherwise.
+    The one period parser of the ledger and the statements."""
+    match = _PERIOD.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise PeriodError(f"period {text!r} is not {PERIOD_FORMS}")
+    year, month, quarter = int(match.group(1)), match.group(2), match.group(3)
+    if month:
+        return year, int(month), 1
+    return (year, (int(quarter) - 1) * 3 + 1, 3) if quarter else (year, 1, 12)
+
+
+def period_label(text: str) -> str:
+    """The canonical spelling of a period (`2026-10`, `2026-Q4`, `2026`); PeriodError when it is none."""
+    year, first, months = parse_period_label(text)
+    return f"{year:04d}" if months == 12 else f"{year:04d}-Q{(first + 2) // 3}" if months == 3 else \
+        f"{year:04d}-{first:02d}"
+
+
 def in_period(window_start: str, period: str) -> bool:
     """True when a window starting at this local ISO time is in the period: YYYY, YYYY-Qn or YYYY-MM."""
     year, month = window_start[:4], int(window_start[5:7])
@@ -81,7 +111,8 @@ def escalation_period(window_start: str, within: str) -> str:
 
 
 def final_breaches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The latest revision of each window breach, kept when it is final and breached."""
+    """The latest lifecycle step (`revision` of the breach record) of each window breach, kept when it is final
+    and breached."""
     latest: dict[str, dict[str, Any]] = {}
     for r in records:
         if r.get("kind") != "window":
@@ -107,7 +138,7 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         ledger.entries.append(LedgerEntry(
             breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["scope"],
             window_start=r["window_start"], window_end=r["window_end"], value=r["value"], threshold=r["threshold"],
-            revision=r["revision"], amount=penalty.amount if penalty else Decimal(0),
+            revision=r.get("window_revision"), amount=penalty.amount if penalty else Decimal(0),
             currency=penalty.currency if penalty else "",
         ))
         rules: list[tuple[str | None, EscalationTerm]] = []

@@ -132,7 +132,8 @@ def _breach_table(s: Statement) -> str:
     rows = [[escape(b.entry.term), escape(b.entry.scope), _time(b.entry.window_start), _time(b.entry.window_end),
              _num(fmt_value(b.entry.value, units[b.entry.term]), "breached"),
              _num(f"{fmt_count(b.numerator)} / {fmt_count(b.denominator)}"),
-             _num(fmt_value(b.entry.threshold, units[b.entry.term])), _num(str(b.entry.revision)),
+             _num(fmt_value(b.entry.threshold, units[b.entry.term])),
+             _num("-" if b.entry.revision is None else str(b.entry.revision)),
              _time(datetime.fromisoformat(b.since).astimezone(tz)) if b.since else "-",
              f'<td class="ids"><code>{escape(" ".join(b.sample))}</code></td>',
              _num(fmt_money(b.entry.amount, b.entry.currency) if b.entry.currency else "-")] for b in s.breaches]
@@ -140,7 +141,7 @@ def _breach_table(s: Statement) -> str:
                                        "since", "evidence", "amount")]
     totals = "".join(f"<p><b>{escape(label('penalty_total', lang))}: {escape(fmt_money(a, cur))}</b></p>"
                      for cur, a in s.totals.items())
-    return _table(header, rows) + totals
+    return _table(header, rows) + f'<p class="note">{escape(label("revision_note", lang))}</p>' + totals
 
 
 def _escalations(s: Statement) -> str:

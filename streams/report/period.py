@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from streams.ledger import in_period
-
-_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
+from streams.ledger import PeriodError, in_period, parse_period_label, period_label
 
 
 @dataclass(frozen=True)
@@ -26,14 +23,13 @@ class Period:
 
 
 def parse_period(text: str, timezone: str) -> Period:
-    """`2026-10`, `2026-Q4` or `2026` in the contract's timezone; ValueError for anything else."""
-    match = _PERIOD.match(text.strip())
-    if not match:
-        raise ValueError(f"period {text!r} is not YYYY-MM, YYYY-Qn or YYYY")
-    year, month, quarter = int(match.group(1)), match.group(2), match.group(3)
-    first, months = (int(month), 1) if month else ((int(quarter) - 1) * 3 + 1, 3) if quarter else (1, 12)
+    """`2026-10`, `2026-Q4` or `2026` in the contract's timezone (the ledger's parser); PeriodError (a ValueError)
+    for anything else."""
+    year, first, months = parse_period_label(text)
     after = first - 1 + months
     tz = ZoneInfo(timezone)
-    start = datetime(year, first, 1, tzinfo=tz)
-    end = datetime(year + after // 12, after % 12 + 1, 1, tzinfo=tz)
-    return Period(text.strip(), start, end)
+    try:
+        end = datetime(year + after // 12, after % 12 + 1, 1, tzinfo=tz)
+    except ValueError:  # the year 9999's end is past what datetime holds
+        raise PeriodError(f"period {text!r} ends after the year 9999") from None
+    return Period(period_label(text), datetime(year, first, 1, tzinfo=tz), end)

@@ -2,7 +2,7 @@
 contract term, scope and severity; resolved on recovery, re-sent while active so Alertmanager keeps them.
 
 Routing, grouping and inhibition (a breach silences its own warning) are Alertmanager's job: see
-`deploy/alertmanager/alertmanager.yml`.
+`deploy/alertmanager/alertmanager.yml`. Credentials travel as an Authorization header and never appear in logs.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from streams.core.kpis import KPIS
 from streams.core.records import BreachUpdate
+from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ SEVERITIES = ("warning", "breach")
 FORECAST = ("forecast",)
 """Forecast warnings (the queue model projects a breach) are alerts of their own: observed steps leave them alone."""
 ALERT_NAMES = {"breach": "CckpiTermBreach", "warning": "CckpiTermWarning", "forecast": "CckpiTermForecast"}
+CREDENTIALS_ENV = "CCKPI_ALERTMANAGER"
+"""Prefix of the credential variables: `_USERNAME` with `_PASSWORD` (or `_PASSWORD_FILE`), or `_TOKEN` (or
+`_TOKEN_FILE`)."""
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -37,7 +41,10 @@ def _fmt(value: float | None, unit: str) -> str:
 
 @dataclass
 class AlertmanagerSink:
-    """Keeps the alerts that should be firing and posts changes (and, periodically, all of them)."""
+    """Keeps the alerts that should be firing and posts changes (and, periodically, all of them).
+
+    `user:password@` in `url` is taken out of it into `credentials` (unless those are given), so neither the posted
+    URL nor a log line carries it."""
 
     url: str
     dashboard_url: str | None = None
@@ -45,6 +52,11 @@ class AlertmanagerSink:
     active: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
     last_resend: float = 0.0
+    credentials: HttpCredentials | None = None
+
+    def __post_init__(self) -> None:
+        self.url, in_url = split_userinfo(self.url)
+        self.credentials = self.credentials or in_url
 
     def on_update(self, update: BreachUpdate) -> None:
         """Turn one lifecycle step into firing and resolved alerts."""
@@ -109,11 +121,20 @@ class AlertmanagerSink:
         batch = self.due()
         if not batch:
             return 0
+        headers = self.credentials.headers() if self.credentials else None
         try:
-            response = await client.post(f"{self.url.rstrip('/')}/api/v2/alerts", json=batch, timeout=5.0)
+            response = await client.post(self._endpoint(), json=batch, headers=headers, timeout=5.0)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.warning("Alertmanager at %s did not take %d alerts: %s", self.url, len(batch), exc)
+            secrets = self.credentials.secrets() if self.credentials else ()
+            reason = (str(exc) or type(exc).__name__).splitlines()[0]
+            log.warning("Alertmanager at %s did not take %d alerts: %s", redact_url(self.url), len(batch),
+                        redact_text(reason, secrets))
             self.pending = batch + self.pending
             return 0
         return len(batch)
+
+    def _endpoint(self) -> str:
+        """`/api/v2/alerts` under the base URL (its query, e.g. a proxy's, kept)."""
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/api/v2/alerts"))

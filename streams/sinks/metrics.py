@@ -99,7 +99,8 @@ class Metrics:
         self.breaches = Counter("cckpi_breaches_total", "Breached windows, each once (when it first closes or is "
                                 "revised as breached; later revisions count in cckpi_window_revisions_total)",
                                 TERM_LABELS, registry=r)
-        self.windows_closed = Counter("cckpi_windows_closed_total", "Window results emitted, by status",
+        self.windows_closed = Counter("cckpi_windows_closed_total", "Windows closed, each once, by its status when "
+                                      "it first closed (revisions count in cckpi_window_revisions_total)",
                                       ["contract", "term", "status"], registry=r)
         self.revisions = Counter("cckpi_window_revisions_total", "Revisions of closed windows: window records with "
                                  "revision >= 1 (a late event changed an already published window)",
@@ -208,7 +209,8 @@ class Metrics:
         labels = (result.contract, result.term, result.scope)
         if result.value is not None:
             self.kpi[result.kpi].labels(*labels, "last_closed").set(result.value)
-        self.windows_closed.labels(result.contract, result.term, result.status).inc()
+        if result.revision == 0:  # the window's first record: later ones are revisions of it
+            self.windows_closed.labels(result.contract, result.term, result.status).inc()
         self.breached.labels(*labels).set(1 if result.status == "breached" else 0)
         if self.breached_windows.first(result):
             self.breaches.labels(*labels).inc()

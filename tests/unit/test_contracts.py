@@ -127,3 +127,64 @@ def test_calendar_must_know_every_day_of_the_period() -> None:
 def test_calendar_takes_the_contract_timezone() -> None:
     contract = parse_contract(CONTRACT + CAL)
     assert contract.calendar is not None and contract.calendar.timezone == "Asia/Shanghai"
+
+
+def laughs(levels: int) -> str:
+    """A billion-laughs document: each level is nine aliases of the one before (9**levels strings)."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget() -> None:
+    # aliases add ~8,300 nodes up to l3; the first alias of l4 (line 5) adds ~7,400 more, past the 10,000 allowed
+    # (expanded, these 9 levels would be 9**9 = 387 million strings)
+    [problem] = problems(laughs(9))
+    assert problem.startswith("c.yaml:5: refused: aliases expand the document by more than 10,000 nodes")
+
+
+def test_recursive_alias_and_deep_nesting_are_refused() -> None:
+    [recursive] = problems("id: x\nloop: &a [1, *a]\n")
+    assert recursive.startswith("c.yaml:2: refused: alias *a refers to an anchor that is not complete")
+    [deep] = problems("id: x\nname: " + "[" * 100 + "]" * 100 + "\n")
+    assert deep.startswith("c.yaml:2: refused: nested deeper than 64 levels")
+
+
+def test_anchors_and_merge_keys_within_the_budget_are_accepted() -> None:
+    text = CONTRACT.replace("  - id: ar\n", "  - &base\n    id: ar\n") + "  - {<<: *base, id: ar2, queues: [q2]}\n"
+    text = text.replace("    min_volume: 3\n", "    min_volume: 3\n    queues: [q1]\n", 1)
+    contract = parse_contract(text)
+    assert [(t.id, t.threshold, t.queues) for t in contract.terms] == [("ar", 0.8, ["q1"]), ("ar2", 0.8, ["q2"])]
+
+
+def test_oversized_unreadable_and_binary_files_are_refused_with_a_line(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(CONTRACT.encode() + b"#" * (1 << 20) + b"\n")
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(CONTRACT.encode() + b"name2: \xff\xfe\n")
+    found = []
+    for path in (big, binary, tmp_path / "missing.yaml", tmp_path):
+        with pytest.raises(ContractError) as info:
+            load_contract(path)
+        found += [str(p) for p in info.value.problems]
+    lines = len(CONTRACT.splitlines()) + 1
+    assert found == [f"{big}:1: refused: larger than 1 MiB", f"{binary}:{lines}: not UTF-8 text",
+                     f"{tmp_path / 'missing.yaml'}:1: cannot read: No such file or directory",
+                     f"{tmp_path}:1: cannot read: Is a directory"]
+
+
+def test_an_integer_too_long_to_convert_is_a_problem_not_a_crash() -> None:
+    [problem] = problems(CONTRACT.replace("threshold: 0.8", "threshold: " + "9" * 5000))
+    assert problem.startswith("c.yaml:1: not a usable YAML document")
+
+
+def test_validate_refuses_a_bomb_with_file_line_and_exit_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from streams.cli.main import app
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(laughs(12))
+    result = CliRunner().invoke(app, ["contracts", "validate", str(bomb)])
+    assert result.exit_code == 1 and result.stderr == f"{bomb}:5: refused: aliases expand the document by more " \
+        "than 10,000 nodes (an alias bomb?): write the values out\n"

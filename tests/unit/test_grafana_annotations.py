@@ -59,5 +59,5 @@ def test_annotate_final_breaches_and_ticket_misses(tmp_path: Path) -> None:
     assert path1 == "/api/annotations" and auth == "Bearer glsa_test"
     assert window["dashboardUID"] == "cckpi-ops" and window["tags"] == ["cckpi", "breach", "t", "ar", "q1"]
     assert window["time"] == 1791165600000 and window["timeEnd"] == 1791166500000  # 10:00-10:15 +08:00
-    assert "revision 1" in window["text"]
+    assert "window revision 0" in window["text"]  # the window's revision, not the lifecycle step
     assert missed["tags"] == ["cckpi", "ticket", "t", "fr"] and "T1" in missed["text"]

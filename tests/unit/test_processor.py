@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.core import BreachUpdate, LateContribution, Processor, ScopeState, WindowResult, compute
+from streams.core.records import UnscopedEvent
 from tests.helpers import abandoned, answered, at, offered, terms
 
 
@@ -96,7 +97,8 @@ def test_state_survives_serialization_mid_stream() -> None:
 
 
 def test_unknown_queue_is_ignored() -> None:
-    assert compute([answered(at("10:05"), queue="elsewhere")], terms()) == []
+    event = answered(at("10:05"), queue="elsewhere")
+    assert compute([event], terms()) == [UnscopedEvent("calls", event.event_id)]  # counted, no window, no state
 
 
 SERVICE_HOURS = """

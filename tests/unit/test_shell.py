@@ -7,6 +7,7 @@ import orjson
 from streams.app import topics
 from streams.app.shell import RawMessage, StreamShell, decode_state, encode_state
 from streams.core import Processor
+from streams.core.dedupe import SeenIds
 from streams.models import encode_event
 from streams.sinks import Metrics
 from tests.helpers import abandoned, answered, at, offered, terms
@@ -171,7 +172,7 @@ def test_ids_stored_past_the_applied_offset_were_never_applied() -> None:
     partition, state = result.states[b"q1"]
     state.applied = 0  # the state that survived the crash had applied only the first message
     state.windows.clear()
-    state.seen.buckets.clear()
+    state.seen = SeenIds()
     for agg_event in events[:1]:
         first.processor.ingest(state, "q1", agg_event, 0.0)
     stale = {b"q1": encode_state(partition, state)}
