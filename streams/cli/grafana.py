@@ -8,12 +8,13 @@ from typing import Annotated
 
 import orjson
 import typer
-from grafana_client import GrafanaApi
 
 from streams.app import topics
 from streams.app.settings import bootstrap_servers
+from streams.cli.credentials import credentials_or_exit, usage_error
 from streams.cli.topic_read import read_topic
-from streams.sinks.grafana import annotate
+from streams.sinks.credentials import CredentialsError, HttpCredentials, split_userinfo
+from streams.sinks.grafana import CREDENTIALS_ENV, GrafanaError, annotate, connect
 
 app = typer.Typer(help="Grafana: breach annotations.", no_args_is_help=True, rich_markup_mode="markdown")
 
@@ -21,8 +22,12 @@ app = typer.Typer(help="Grafana: breach annotations.", no_args_is_help=True, ric
 @app.command("annotate")
 def annotate_command(
     url: Annotated[str, typer.Option(help="Grafana base URL, e.g. http://127.0.0.1:3000.")],
-    token: Annotated[str, typer.Option(help="Service account token (or set CCKPI_GRAFANA_TOKEN).",
-                                       envvar="CCKPI_GRAFANA_TOKEN")],
+    token: Annotated[str | None, typer.Option(
+        help="Service account token (visible in the process list: prefer CCKPI_GRAFANA_TOKEN or --auth-file).")
+                             ] = None,
+    auth_file: Annotated[Path | None, typer.Option(
+        help="YAML file with `token`, or `username` and `password` (else CCKPI_GRAFANA_TOKEN[_FILE] or "
+             "CCKPI_GRAFANA_USERNAME/_PASSWORD[_FILE], else the URL's user:pass@).")] = None,
     broker: Annotated[str | None, typer.Option(help="Read `cckpi.breaches` from this broker.")] = None,
     breaches: Annotated[Path | None, typer.Option(help="Breach records as JSON lines (as on the topic).")] = None,
     dashboard_uid: Annotated[str | None, typer.Option(help="Attach to this dashboard (default: organisation-wide).")
@@ -33,15 +38,37 @@ def annotate_command(
 
     **Examples**
 
-    - `cckpi grafana annotate --url http://127.0.0.1:3000 --token $TOKEN --broker 127.0.0.1:9092`
-    - `cckpi grafana annotate --url http://grafana:3000 --token $TOKEN --breaches breaches.jsonl --dashboard-uid ops`
+    - `CCKPI_GRAFANA_TOKEN=... cckpi grafana annotate --url http://127.0.0.1:3000 --broker 127.0.0.1:9092`
+    - `cckpi grafana annotate --url http://grafana:3000 --auth-file grafana.yaml --breaches breaches.jsonl
+      --dashboard-uid ops`
     """
     if (broker is None) == (breaches is None):
         typer.secho("error: give either --broker or --breaches", fg="red", err=True)
         raise typer.Exit(2)
+    url, credentials = grafana_credentials(url, token, auth_file)
     if breaches is not None:
         records = [orjson.loads(line) for line in breaches.read_bytes().splitlines() if line.strip()]
     else:
         records = asyncio.run(read_topic(bootstrap_servers(broker or ""), topics.BREACHES))
-    created = annotate(GrafanaApi.from_url(url, credential=token), records, dashboard_uid)
+    try:
+        created = annotate(connect(url, credentials), records, dashboard_uid, url=url, secrets=credentials.secrets())
+    except GrafanaError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"created {created} annotations")
+
+
+def grafana_credentials(url: str, token: str | None, auth_file: Path | None) -> tuple[str, HttpCredentials]:
+    """The URL without userinfo and the credentials: `--token` or `--auth-file`, else the environment, else the
+    URL's userinfo; one line and exit 2 when there are none, or both options are given."""
+    if token is not None and auth_file is not None:
+        usage_error("give --token or --auth-file, not both")
+    if token is not None:
+        try:
+            return split_userinfo(url)[0], HttpCredentials(token=token)
+        except CredentialsError as exc:
+            usage_error(f"--token: {exc}")
+    bare, credentials = credentials_or_exit(url, CREDENTIALS_ENV, auth_file)
+    if bare is None or credentials is None:
+        usage_error("no Grafana credentials: give --auth-file, CCKPI_GRAFANA_TOKEN (or _TOKEN_FILE) or --token")
+    return bare, credentials

@@ -1,12 +1,14 @@
 """`cckpi demo`: a broker, a worker and the simulator as child processes, and a live view of the result.
 
-Everything it starts lives in its own process group and is stopped on exit or Ctrl-C.
+Everything it starts lives in its own process group and is stopped on exit, Ctrl-C or SIGTERM; on Linux the children
+also die with the demo when it is killed outright (SIGKILL), so nothing keeps running against a dead broker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -15,7 +17,9 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +33,18 @@ from streams.app.admin import ensure_topics
 from streams.app.settings import bootstrap_servers
 from streams.brokers import LocalBroker, free_port, start_best_broker
 from streams.demo.view import Snapshot, render, scrape
+from streams.sinks.alertmanager import CREDENTIALS_ENV
+from streams.sinks.credentials import HttpCredentials, redact_url
+
+_PR_SET_PDEATHSIG = 1
+SIMULATED_CLOCK = ("--max-future", "36500d")
+"""The demo's simulator runs `speed` times faster than the wall clock, so its events are ever further ahead of it:
+its worker trusts them (a worker of real sources keeps the default of one minute)."""
+
+
+def example_contract(name: str = "demo.yaml") -> Path:
+    """An example contract shipped inside the package (`streams/contracts/examples`), found from any directory."""
+    return Path(str(resources.files("streams.contracts") / "examples" / name))
 
 
 @dataclass(frozen=True)
@@ -42,21 +58,51 @@ class DemoOptions:
     real_kafka: bool = False
     speed: float = 60.0
     alertmanager_url: str | None = None
+    """Without userinfo: credentials go in `alertmanager_credentials` (to the worker's environment, not its argv)."""
+    alertmanager_credentials: HttpCredentials | None = None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes Linux SIGKILL the child when this process dies, however it dies (None elsewhere).
+
+    libc is loaded here, before the fork; the child only calls into it, and exits at once if the parent is already
+    gone (it died between the fork and the request)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 class Child:
-    """A `cckpi` sub-command in its own process group, logging to a file."""
+    """A `cckpi` sub-command in its own process group, logging to a file, killed with the demo."""
 
-    def __init__(self, name: str, args: list[str], logdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], logdir: Path, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.log_path = logdir / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams", *args], stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                     env=None if env is None else dict(env), preexec_fn=die_with_parent())
 
     def alive(self) -> bool:
         """True while the process runs."""
         return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        """SIGTERM the group (without waiting), so several children stop at the same time."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the group, then SIGKILL what is left."""
@@ -111,8 +157,45 @@ async def _watch(opts: DemoOptions, bootstrap: str, metrics_url: str, children: 
     return 0
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`timeout`, systemd, a container stop) interrupts like Ctrl-C, so the clean-up runs."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM while cleaning up (which is bounded: a child gets 15 s at most), so a second Ctrl-C
+    or stop request cannot leave children or the temp directory behind."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def worker_env(credentials: HttpCredentials | None) -> dict[str, str]:
+    """The worker's environment: ours, with the Alertmanager credentials (if any) as variables rather than argv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(f"{CREDENTIALS_ENV}_")}
+    return env | (credentials.env(CREDENTIALS_ENV) if credentials else {})
+
+
 def run_demo(opts: DemoOptions) -> int:
-    """Run the whole pipeline locally until the duration ends or Ctrl-C; return the exit code."""
+    """Run the whole pipeline locally until the duration ends, Ctrl-C or SIGTERM; return the exit code."""
+    with sigterm_as_interrupt():
+        return _run(opts)
+
+
+def _run(opts: DemoOptions) -> int:
+    """`run_demo` inside the SIGTERM handler: start everything, watch, and always stop what was started."""
     console = Console()
     workdir = Path(tempfile.mkdtemp(prefix="cckpi-demo-"))
     broker: LocalBroker | None = None
@@ -125,22 +208,28 @@ def run_demo(opts: DemoOptions) -> int:
             console.print(f"broker: {broker.kind} at {broker.bootstrap}", highlight=False)
         else:
             url = opts.broker
+            console.print(f"broker: {redact_url(url)}", highlight=False)
+        if opts.alertmanager_url:
+            console.print(f"alerts to: {redact_url(opts.alertmanager_url)}", highlight=False)
         bootstrap = bootstrap_servers(url)
         asyncio.run(ensure_topics(bootstrap))
         port = opts.metrics_port or free_port()
         contract = str(opts.contract)
         children.append(Child("worker", ["worker", "-c", contract, "--broker", url, "--metrics-port", str(port),
                                          "--data-dir", str(workdir / "faust"), "--idle-after", "3",
-                                         "--app-id", "cckpi-demo",
+                                         "--app-id", "cckpi-demo", *SIMULATED_CLOCK,
                                          *(["--alertmanager-url", opts.alertmanager_url]
-                                           if opts.alertmanager_url else [])], workdir))
+                                           if opts.alertmanager_url else [])], workdir,
+                              env=worker_env(opts.alertmanager_credentials)))
         children.append(Child("simulator", ["simulate", "-c", contract, "--broker", url, "--speed", str(opts.speed),
                                             "--bad-every", "400", "--late-every", "150"], workdir))
         return asyncio.run(_watch(opts, bootstrap, f"http://127.0.0.1:{port}/metrics", children, console))
     except KeyboardInterrupt:
         return 0
     finally:
-        with console.status("stopping"):
+        with uninterrupted(), console.status("stopping"):
+            for child in reversed(children):
+                child.terminate()
             for child in reversed(children):
                 child.stop()
             if broker is not None:

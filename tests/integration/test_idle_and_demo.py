@@ -1,4 +1,5 @@
-"""The idle timer closes a quiet queue's window on a real broker; `cckpi demo` runs end to end."""
+"""The idle timer closes a quiet queue's window on a real broker; `cckpi demo` runs end to end, from any
+directory."""
 
 from __future__ import annotations
 
@@ -38,10 +39,11 @@ def test_quiet_queue_closes_its_window_by_the_idle_timer(tmp_path: Path) -> None
     assert waited < 45
 
 
-def test_demo_runs_shows_breaches_and_exits_cleanly() -> None:
+def test_demo_runs_shows_breaches_and_exits_cleanly(tmp_path: Path) -> None:
+    """Run from an empty directory: the default contract is the one shipped in the package."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streams", "demo", "--duration", "90", "--metrics-port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/metrics"
     breaches, gauge = 0.0, None
     deadline = time.monotonic() + 85
@@ -59,5 +61,6 @@ def test_demo_runs_shows_breaches_and_exits_cleanly() -> None:
     assert proc.returncode == 0, text
     assert gauge is not None and breaches > 0, text
     assert "latest breaches" in text
+    assert list(tmp_path.iterdir()) == []  # nothing written to the current directory
     leftovers = subprocess.run(["pgrep", "-f", f"--metrics-port {port}"], capture_output=True, text=True).stdout
     assert leftovers == ""
