@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import datetime
 from typing import Annotated
@@ -14,8 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from streams.app import topics
 from streams.app.settings import bootstrap_servers
 from streams.cli.common import Broker, ContractFiles, contracts_or_exit
+from streams.cli.replay import DeliveryTimeout, publish_or_exit
 from streams.sim.callcenter import Traffic, simulate
-from streams.sim.producer import Pacing, Published, publish
+from streams.sim.producer import DELIVERY_TIMEOUT, Pacing, Published, publish
 
 
 def simulate_command(
@@ -32,9 +32,13 @@ def simulate_command(
     bad_every: Annotated[int, typer.Option(help="Send a malformed message every N events (0: never).")] = 0,
     late_every: Annotated[int, typer.Option(help="Hold back every N-th event by 20 simulated minutes.")] = 0,
     topic: Annotated[str, typer.Option(help="Topic to publish to.")] = topics.CALLS,
+    delivery_timeout: DeliveryTimeout = DELIVERY_TIMEOUT,
 ) -> None:
     """Simulate inbound calls (Poisson arrivals, exponential talk and patience, an hourly staffing dip
     that breaches the answer rate) for the queues of the contract, and publish them keyed by queue.
+
+    Every event is acknowledged by the broker (acks=all, idempotent producer), as in `cckpi replay`: exit 1 with the
+    count of unacknowledged events past `--delivery-timeout`, 2 when no broker answers at start.
 
     **Examples**
 
@@ -64,5 +68,6 @@ def simulate_command(
         def on_sent(p: Published) -> None:
             progress.update(task, completed=p.events, line=f"{p.events} events, {p.bad} bad, {p.late} late")
 
-        asyncio.run(publish(events, bootstrap_servers(broker), topic, pacing, on_sent))
+        publish_or_exit(publish(events, bootstrap_servers(broker), topic, pacing, on_sent,
+                                delivery_timeout=delivery_timeout), progress)
         progress.update(task, total=progress.tasks[0].completed)

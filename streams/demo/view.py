@@ -90,6 +90,7 @@ def render(snap: Snapshot, recent: deque[dict[str, Any]], title: str) -> Group:
         lines.add_row(Text(f"{b['window_start'][11:16]}-{b['window_end'][11:16]}", style=style),
                       f"{b['contract']}/{b['term']}", b["scope"],
                       f"{_fmt(b.get('value'), unit)} vs {_fmt(b['threshold'], unit)}",
-                      Text(f"{b.get('state', '')} {b.get('status', '')}", style=style), f"rev {b.get('window_revision', 0)}")
+                      Text(f"{b.get('state', '')} {b.get('status', '')}", style=style),
+                      f"rev {b.get('window_revision', 0)}")
     return Group(table, stats, Panel(lines, title="latest breaches (cckpi.breaches: warning, breached, recovered, "
                                                   "final)", border_style="red"))
