@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -46,6 +47,8 @@ BAD_MESSAGE = b'{"type": "call.answered", "oops": 1}'
 """What a malformed message looks like (not a valid event of any type)."""
 RETRY_BACKOFF = 0.1
 """Seconds between two tries of a send that the producer refused at once with a retriable error."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -237,17 +240,29 @@ async def _connect(bootstrap: str, names: list[str], delivery_timeout: float,
     try:
         async with asyncio.timeout(connect_timeout + 5.0):  # ensure_topics' own retries end first, with the reason
             await ensure_topics(bootstrap, names, timeout=connect_timeout)
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                        linger_ms=5, request_timeout_ms=_request_timeout_ms(delivery_timeout))
             try:
-                await producer.start()
-                for name in names:  # so that a send during an outage never waits for a topic's metadata
-                    await producer.partitions_for(name)
-            except BaseException:
-                await producer.stop()
-                raise
+                producer = await _start_producer(bootstrap, names, delivery_timeout, idempotent=True)
+            except KafkaError as exc:  # e.g. tansu, the demo's broker, has no InitProducerId
+                log.warning("the broker refused an idempotent producer (%r): sending with acks=all and retries; "
+                            "a resent event is counted once by its event id", exc)
+                producer = await _start_producer(bootstrap, names, delivery_timeout, idempotent=False)
     except (KafkaError, OSError, ValueError) as exc:  # TimeoutError is an OSError
         raise BrokerUnavailable.after(bootstrap, connect_timeout, exc) from None
+    return producer
+
+
+async def _start_producer(bootstrap: str, names: list[str], delivery_timeout: float,
+                          idempotent: bool) -> AIOKafkaProducer:
+    """A started acks=all producer that already knows the partitions of `names`."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=idempotent,
+                                linger_ms=5, request_timeout_ms=_request_timeout_ms(delivery_timeout))
+    try:
+        await producer.start()
+        for name in names:  # so that a send during an outage never waits for a topic's metadata
+            await producer.partitions_for(name)
+    except BaseException:
+        await producer.stop()
+        raise
     return producer
 
 
