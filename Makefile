@@ -20,7 +20,7 @@ BENCH_STAMP  := $(VENV)/.installed-bench
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) ## create .venv and install the project with dev extras (once per pyproject change)
+venv: $(VENV_STAMP) ## create .venv and install the project with the dev extra (includes demo; once per pyproject change)
 
 $(VENV_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ test: venv kafka-jars browser lint ## lint, then the whole test suite (starts it
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv ## ruff + mypy + import-linter (the layering contracts in pyproject.toml)
-	$(BIN)/ruff check streams tests bench
+	$(BIN)/ruff check streams tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --cache-dir .cache/import-linter
 

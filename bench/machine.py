@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procs import ROOT
-from streams.brokers import KAFKA_VERSION
+from tools.brokers import KAFKA_VERSION
 
 
 def _version(package: str) -> str | None:

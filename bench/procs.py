@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 
 from bench.metrics import Sample, scrape
-from streams.app import topics
-from streams.brokers import free_port
+from streams.kafka_io import topics
+from tools.brokers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK_CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"

@@ -24,10 +24,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench import cckpi_run, consumers, latency, machine, metrics, procs, report, steady, workload
 from bench.offsets import create_topic, end_offsets
 from bench.timing import rate
-from streams.app import topics
-from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
 from streams.contracts.loader import load_contracts
 from streams.core.terms import compile_terms
+from streams.kafka_io import topics
+from tools.brokers import ApacheKafkaBroker, ensure_kafka_jars
 
 STEPS = ("raw", "quix", "cckpi", "two", "rss", "latency")
 

@@ -23,9 +23,9 @@ from rich.table import Table
 from bench import procs, steady
 from bench.metrics import total
 from bench.offsets import GroupLag, create_topic
-from streams.app import topics
-from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
 from streams.contracts.loader import load_contracts
+from streams.kafka_io import topics
+from tools.brokers import ApacheKafkaBroker, ensure_kafka_jars
 
 
 @dataclass(frozen=True)

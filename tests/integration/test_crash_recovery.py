@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streams.app import topics
-from streams.brokers import ApacheKafkaBroker
 from streams.cli.main import app
+from streams.kafka_io import topics
 from tests.integration.support import consume_until, metric, worker_process
 from tests.integration.test_replay_month import CONTRACT, final_january, january_and_february
+from tools.brokers import ApacheKafkaBroker
 
 pytestmark = pytest.mark.integration
 

@@ -23,9 +23,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import TansuBroker, free_port
 from streams.contracts.loader import load_contract
 from streams.dashboards import FILES, build_dashboards
 from streams.dashboards.preview import render_preview
@@ -37,8 +34,11 @@ from streams.dashboards.queries import (
     substitute,
     template_variables,
 )
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import TicketCreated, TicketFirstResponse, TicketResolved, encode_event
 from tests.integration.support import ROOT, produce, worker_process
+from tools.brokers import TansuBroker, free_port
 
 pytestmark = pytest.mark.integration
 FIXTURE = ROOT / "tests" / "fixtures" / "dashboards.yaml"

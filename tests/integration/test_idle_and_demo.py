@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import ApacheKafkaBroker, free_port
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import encode_event
 from tests.helpers import abandoned, answered, at
 from tests.integration.support import ROOT, consume_until, metric, produce, worker_process
+from tools.brokers import ApacheKafkaBroker, free_port
 
 pytestmark = pytest.mark.integration
 FAST = ROOT / "tests" / "fixtures" / "fast.yaml"

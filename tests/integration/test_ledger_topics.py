@@ -9,12 +9,12 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import ApacheKafkaBroker
 from streams.cli.main import app
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from tests.integration.support import consume_until, produce
 from tests.unit.test_ledger import PENALISED, breach
+from tools.brokers import ApacheKafkaBroker
 
 pytestmark = pytest.mark.integration
 

@@ -20,12 +20,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import ApacheKafkaBroker
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import encode_event
 from tests.helpers import abandoned, answered, at, offered
 from tests.integration.support import metric, worker_process
+from tools.brokers import ApacheKafkaBroker
 
 pytestmark = pytest.mark.integration
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import ApacheKafkaBroker
 from streams.contracts import load_contract
 from streams.core import BreachUpdate, LateContribution, WindowResult, compile_terms, compute
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import Event, encode_event
 from streams.sim import Traffic, simulate
 from tests.helpers import abandoned, answered, at, offered
 from tests.integration.support import DEMO, consume_until, metric, produce, worker_process
+from tools.brokers import ApacheKafkaBroker
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from bench.offsets import end_offsets
 from streams.adapters import ReadStats, adapter_for
-from streams.app import topics
+from streams.kafka_io import topics
 from tests.integration.test_replay_month import ROOT
 from tests.realdata import real_data
 from tools.brokers import ApacheKafkaBroker

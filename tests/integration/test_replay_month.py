@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streams.app import topics
-from streams.brokers import ApacheKafkaBroker
 from streams.cli.main import app
+from streams.kafka_io import topics
 from tests.integration.support import consume_until, metric, worker_process
 from tests.realdata import real_data
+from tools.brokers import ApacheKafkaBroker
 
 ROOT = Path(__file__).parents[2]
 CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"

@@ -13,13 +13,13 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
 from streams.cli.main import app
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_topics
 from streams.models import encode_event
 from tests.integration.support import produce
 from tests.unit.test_report import PENALISED, october_events, records
+from tools.brokers import ApacheKafkaBroker, ensure_kafka_jars
 
 pytestmark = pytest.mark.integration
 

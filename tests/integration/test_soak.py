@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import soak, steady
-from streams.brokers import ApacheKafkaBroker, ensure_kafka_jars
+from tools.brokers import ApacheKafkaBroker, ensure_kafka_jars
 
 CONTRACT = """\
 id: soak

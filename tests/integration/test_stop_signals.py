@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from streams.brokers import TansuBroker, free_port
 from tests.integration.support import DEMO, metric
+from tools.brokers import TansuBroker, free_port
 
 pytestmark = pytest.mark.integration
 

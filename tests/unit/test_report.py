@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from streams.brokers import free_port
 from streams.cli.main import app
 from streams.cli.schema import contract_schema
 from streams.contracts import parse_contract
@@ -25,6 +24,7 @@ from streams.report import build_statement, parse_period
 from streams.report.html_page import render_html
 from streams.report.statement import Published, language_of
 from tests.helpers import CONTRACT
+from tools.brokers import free_port
 
 ROOT = Path(__file__).parents[2]
 runner = CliRunner()

@@ -2,7 +2,7 @@
 # Run Apache Kafka 4.1.1 in the foreground as a single KRaft node on 127.0.0.1:PORT (Ctrl-C stops it).
 # Usage: tools/kafka/run.sh [PORT]   (default 9092; controller on CONTROLLER_PORT, default PORT+1)
 # Data and logs persist in .cache/kafka-run/PORT across restarts; FRESH=1 wipes them first.
-# Settings mirror streams/brokers/apache.py (_DEFAULT_CONFIG); keep the two in step.
+# Settings mirror tools/brokers/apache.py (_DEFAULT_CONFIG); keep the two in step.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,4 +1,4 @@
-"""Common machinery for local brokers: free ports, a raw metadata probe, and process lifecycle.
+"""Common machinery of the test and bench brokers: a raw metadata probe, process lifecycle, restarts.
 
 A broker runs as its own process group in a throw-away directory; ``start()`` returns only once the
 broker answers a Kafka Metadata request, ``stop()`` kills the whole group and deletes the directory.
@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from streams.demo.broker import LOOPBACK, free_port
+
 __all__ = [
     "BrokerError",
     "BrokerStartError",
@@ -35,8 +37,6 @@ __all__ = [
     "probe_metadata",
     "wait_for_metadata",
 ]
-
-LOOPBACK = "127.0.0.1"
 
 # Kafka protocol bits used by the probe (request header v1 / response header v0, non-flexible versions).
 _API_METADATA = 3
@@ -53,13 +53,6 @@ class BrokerError(RuntimeError):
 
 class BrokerStartError(BrokerError):
     """Raised when a broker process dies or does not answer in time; the message ends with its log tail."""
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """Return a TCP port that is free on ``host`` right now (the OS picks it; a race is still possible)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _kafka_string(value: str | None) -> bytes:

@@ -1,6 +1,6 @@
 """Real Apache Kafka (single-node KRaft) from the Maven-assembled jars in ``.cache/kafka-<version>/libs``.
 
-Tests run against this broker, not an emulation; ``tools/kafka/assemble.sh`` fetches the jars once.
+Tests and the benchmark run against this broker, not an emulation; ``tools/kafka/assemble.sh`` fetches the jars once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from streams.brokers.base import BrokerError, BrokerStartError, LocalBroker, free_port
+from tools.brokers.base import BrokerError, BrokerStartError, LocalBroker, free_port
 
 __all__ = [
     "KAFKA_VERSION",
@@ -27,10 +27,10 @@ __all__ = [
 #: Broker version; must match tools/kafka/pom.xml and the image in docker-compose.yml.
 KAFKA_VERSION = "4.1.1"
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_ROOT = Path(__file__).resolve().parents[2]  # tools/brokers/apache.py
 _ASSEMBLE = _REPO_ROOT / "tools" / "kafka" / "assemble.sh"
 
-# Single-node KRaft settings that make a real broker behave well for tests and the demo.
+# Single-node KRaft settings that make a real broker behave well for tests and the benchmark.
 _DEFAULT_CONFIG: dict[str, str] = {
     "process.roles": "broker,controller",
     "node.id": "1",
