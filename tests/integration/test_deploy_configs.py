@@ -3,7 +3,8 @@
 Prometheus/Alertmanager configs are checked with Debian's promtool/amtool (obtained by
 tools/services/fetch.sh, which extracts the .debs into .cache/services/ when they are not
 installed), Alertmanager routing and inhibition are exercised on a real Alertmanager, and
-docker-compose.yml / Grafana provisioning are checked structurally (no Docker engine here).
+docker-compose.yml is validated against the Compose Specification's schema and checked structurally, Grafana
+provisioning structurally (no Docker engine here; test_compose_native.py runs the stack's services natively).
 If the binaries cannot be obtained the tests FAIL: they are never skipped for that reason.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -35,6 +37,7 @@ PROM_CONFIG = PROM_DIR / "prometheus.yml"
 AM_CONFIG = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 GRAFANA_PROV = REPO / "deploy" / "grafana" / "provisioning"
 COMPOSE = REPO / "docker-compose.yml"
+COMPOSE_SCHEMA = REPO / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
 KAFKA_POM = REPO / "tools" / "kafka" / "pom.xml"
 DEFAULT_KAFKA_VERSION = "4.1.1"  # only while tools/kafka/pom.xml does not exist yet
 
@@ -176,11 +179,12 @@ def test_alertmanager_config_is_valid(services: dict[str, str]) -> None:
     [
         (BREACH, "cckpi-breach"),
         ({**BREACH, "severity": "warning"}, "cckpi-warning"),
+        ({**BREACH, "severity": "forecast"}, "cckpi-forecast"),
         ({"contract": "demo", "term": "aht", "scope": "site:a", "severity": "info"}, "cckpi-default"),
         ({"alertname": "CckpiWorkerDown", "severity": "critical", "component": "pipeline"}, "cckpi-pipeline"),
         ({"alertname": "Unrelated"}, "cckpi-default"),
     ],
-    ids=["breach", "warning", "other-severity", "pipeline", "unlabelled"],
+    ids=["breach", "warning", "forecast", "other-severity", "pipeline", "unlabelled"],
 )
 def test_alertmanager_routes(services: dict[str, str], labels: dict[str, str], receiver: str) -> None:
     cmd = [
@@ -203,7 +207,7 @@ def test_alertmanager_config_shape_and_no_secrets() -> None:
         assert key in cfg["route"]
     (rule,) = cfg["inhibit_rules"]
     assert 'severity="breach"' in rule["source_matchers"]
-    assert 'severity="warning"' in rule["target_matchers"]
+    assert 'severity=~"warning|forecast"' in rule["target_matchers"]
     assert sorted(rule["equal"]) == ["contract", "scope", "term"]
 
     secret_keys = re.compile(r"(password|secret|token|api_key|api_url|routing_key|service_key|auth_key|credentials)$")
@@ -267,19 +271,23 @@ def test_compose_services_and_kafka_version() -> None:
     assert "PLAINTEXT://kafka:9092" in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert "broker" in kafka_env["KAFKA_PROCESS_ROLES"] and "controller" in kafka_env["KAFKA_PROCESS_ROLES"]
 
-    demo = "/app/contracts/examples/demo.yaml"
-    assert (REPO / "contracts" / "examples" / "demo.yaml").exists()
+    contract = "/etc/cckpi/contracts/demo-hotline.yaml"
+    assert (REPO / "deploy" / "contracts" / "demo-hotline.yaml").exists()
     worker_cmd = services["worker"]["command"]
     assert worker_cmd[0] == "worker"
-    assert worker_cmd[worker_cmd.index("--contract") + 1] == demo
+    assert worker_cmd[worker_cmd.index("--contract") + 1] == contract
     assert worker_cmd[worker_cmd.index("--broker") + 1] == "kafka://kafka:9092"
     assert worker_cmd[worker_cmd.index("--metrics-port") + 1] == "9100"
+    # Prometheus scrapes worker:9100 from its own container: /metrics must not be on the worker's loopback only.
+    assert worker_cmd[worker_cmd.index("--metrics-addr") + 1] == "0.0.0.0"
+    assert worker_cmd[worker_cmd.index("--alertmanager-url") + 1] == "http://alertmanager:9093"
     sim_cmd = services["simulator"]["command"]
     assert sim_cmd[0] == "simulate"
-    assert sim_cmd[sim_cmd.index("--contract") + 1] == demo
+    assert sim_cmd[sim_cmd.index("--contract") + 1] == contract
     assert sim_cmd[sim_cmd.index("--broker") + 1] == "kafka://kafka:9092"
     for name in ("worker", "simulator"):
         assert services[name]["build"]["context"] == "."
+        assert "./deploy/contracts:/etc/cckpi/contracts:ro" in services[name]["volumes"]
 
     assert "./deploy/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     assert "./deploy/alertmanager:/etc/alertmanager:ro" in services["alertmanager"]["volumes"]
@@ -288,7 +296,8 @@ def test_compose_services_and_kafka_version() -> None:
     assert "./dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
-    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:-[^}]*\}", grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"])
+    # No default password: compose refuses to start without GRAFANA_ADMIN_PASSWORD.
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"])
 
     # Every service waited on as healthy has a healthcheck.
     for name, svc in services.items():
@@ -296,6 +305,60 @@ def test_compose_services_and_kafka_version() -> None:
             assert dep in services, f"{name} depends on unknown {dep}"
             if cond.get("condition") == "service_healthy":
                 assert "healthcheck" in services[dep], f"{name} waits for {dep} healthy: no healthcheck"
+
+
+def test_compose_file_is_valid_compose_spec() -> None:
+    """docker-compose.yml against the Compose Specification's JSON schema (tests/fixtures/compose-spec)."""
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    compose = load_yaml(COMPOSE)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+    broken = {**compose, "services": {**compose["services"], "worker": {**compose["services"]["worker"],
+                                                                           "portz": ["9100:9100"]}}}
+    assert not validator.is_valid(broken), "the schema accepts an unknown service key: it validates nothing"
+
+
+def test_compose_ports_only_on_loopback_and_no_default_secrets() -> None:
+    """Every published port is bound to 127.0.0.1; no variable with a password-like name has a default."""
+    compose = load_yaml(COMPOSE)
+    for name, svc in compose["services"].items():
+        for port in svc.get("ports") or []:
+            published = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published')}"
+            assert str(published).startswith("127.0.0.1:"), f"{name} publishes {port} on every host interface"
+    text = COMPOSE.read_text(encoding="utf-8")
+    for var, default in re.findall(r"\$\{(\w+):?-([^}]*)\}", text):
+        assert not re.search(r"PASSWORD|SECRET|TOKEN", var), f"${{{var}}} defaults to {default!r}"
+
+
+def test_compose_healthchecks_ask_the_address_others_use() -> None:
+    """A healthcheck that asks 127.0.0.1 passes while the service is unreachable from its peers (the worker's
+    /metrics on loopback did): each asks its own service name, as Prometheus, Alertmanager and Grafana do."""
+    services = load_yaml(COMPOSE)["services"]
+    checked = {name for name, svc in services.items() if "healthcheck" in svc}
+    assert checked == set(services) - {"simulator"}, "every long-running service has a healthcheck"
+    for name in checked:
+        test = " ".join(services[name]["healthcheck"]["test"])
+        hosts = re.findall(r"(?://|--bootstrap-server )([\w.-]+):\d+", test)
+        assert hosts, f"{name}: no healthcheck with a host:port"
+        assert set(hosts) == {name}, f"{name}'s healthcheck asks {hosts}, not {name}"
+
+
+def test_every_alertmanager_receiver_targets_a_compose_service() -> None:
+    """No receiver posts to a host that is not in the stack (or needs a file that is not in the repo)."""
+    services = load_yaml(COMPOSE)["services"]
+    cfg = load_yaml(AM_CONFIG)
+    for receiver in cfg["receivers"]:
+        kinds = set(receiver) - {"name"}
+        assert kinds == {"webhook_configs"}, f"{receiver['name']} has {kinds}: only the stack's webhook runs here"
+        for hook in receiver["webhook_configs"]:
+            host, port = re.fullmatch(r"http://([\w.-]+):(\d+)/.*", hook["url"]).groups()  # type: ignore[union-attr]
+            assert host in services, f"{receiver['name']} posts to {host}, not a compose service"
+            assert hook["send_resolved"] is True
+            assert f"127.0.0.1:{port}:{port}" in services[host]["ports"]
+    routed = {r["receiver"] for r in cfg["route"]["routes"][1]["routes"]}
+    assert "cckpi-forecast" in routed
 
 
 def test_grafana_provisioning() -> None:

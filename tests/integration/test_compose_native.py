@@ -1,0 +1,163 @@
+"""docker-compose.yml works, proven without Docker: its services run natively with the compose file's commands,
+environment and configs (tests/integration/compose_native.py says what is translated), each in its own network
+namespace and reachable under its compose name (tests/integration/netns.py), and the test checks what an operator
+would see: Prometheus scrapes the worker, every panel of the operations wall has data, and a breach reaches the
+webhook receiver through deploy/alertmanager/alertmanager.yml, then its resolution does.
+
+Started: kafka (the tests' real Apache Kafka broker, configured from the compose environment), webhook,
+alertmanager, worker, simulator, prometheus. Not started: grafana (no Grafana build for this machine in the package
+registries; its provisioning is checked in test_deploy_configs.py and the wall's queries are run here instead).
+The only override: the simulator's `--start` is the top of the current hour, so the simulator's staffing dip
+(minutes 5-20 of every hour) begins 5 s after the start rather than up to an hour of simulated time (one wall
+minute at the compose speed) later.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from streams.dashboards.queries import PrometheusApi
+from tests.integration.compose_native import (
+    ROOT,
+    KafkaInNamespace,
+    healthcheck_argv,
+    load_compose,
+    native_service,
+    running_services,
+    start_order,
+)
+from tests.integration.netns import compose_network, require_netns
+from tests.integration.services import service_paths
+from tests.integration.test_dashboards_prometheus import missing_panels
+from tools.brokers import ensure_kafka_jars
+
+pytestmark = pytest.mark.integration
+NOT_RUN = {"grafana"}
+WALL = ROOT / "dashboards" / "operations-wall.json"
+T = TypeVar("T")
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document."""
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)
+
+
+def eventually(what: str, probe: Callable[[], T | None], timeout: float, every: float = 1.0) -> T:
+    """`probe()` until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with_value = probe()
+        if with_value:
+            return with_value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(every)
+
+
+def compose_contract(services: dict[str, Any]) -> str:
+    """The contract id the compose worker runs (its --contract file, read natively)."""
+    import yaml
+
+    command = services["worker"]["command"]
+    path = command[command.index("--contract") + 1].replace("/etc/cckpi/contracts", str(ROOT / "deploy/contracts"))
+    return str(yaml.safe_load(Path(path).read_text(encoding="utf-8"))["id"])
+
+
+def top_of_hour() -> str:
+    """The current hour's start in the contract's timezone (the one documented override)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def breach_resolved(notes: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """(term, scope) of the first breach alert the breach receiver got firing and, in a later notification,
+    resolved."""
+    firing: set[tuple[str, str]] = set()
+    for note in notes:
+        for alert in note["alerts"] if note["receiver"] == "breach" else []:
+            labels = alert["labels"]
+            key = (labels.get("term"), labels.get("scope"))
+            if labels.get("severity") != "breach":
+                continue
+            if alert["status"] == "firing":
+                firing.add(key)
+            elif alert["status"] == "resolved" and key in firing:
+                return key
+    return None
+
+
+def breach_fired(notes: list[dict[str, Any]]) -> bool:
+    """The breach receiver got a breach alert firing."""
+    return any(a["status"] == "firing" and a["labels"].get("severity") == "breach"
+               for n in notes if n["receiver"] == "breach" for a in n["alerts"])
+
+
+def test_compose_stack_runs_natively(tmp_path: Path) -> None:
+    require_netns()
+    began = time.monotonic()
+    compose = load_compose({"GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16)})  # compose refuses without one
+    services = compose["services"]
+    order = start_order(services, [name for name in services if name not in NOT_RUN])
+    assert set(order) == {"kafka", "webhook", "alertmanager", "worker", "simulator", "prometheus"}
+    bins = service_paths()
+    ensure_kafka_jars()
+    natives = {name: native_service(name, services[name], tmp_path, bins) for name in order if name != "kafka"}
+    sim = natives["simulator"].argv
+    sim += ["--start", top_of_hour()]
+    contract = compose_contract(services)
+    timings: dict[str, float] = {}
+
+    with compose_network(order) as net, KafkaInNamespace(services["kafka"], net) as kafka:
+        kafka_check = healthcheck_argv(services["kafka"])
+        assert kafka_check and kafka.running
+        with running_services([natives[n] for n in order if n != "kafka"], net, tmp_path) as running:
+            timings["started"] = time.monotonic() - began
+            prom = f"http://{net.addresses['prometheus']}:9090"
+            webhook = f"http://{net.addresses['webhook']}:9199"
+
+            def worker_target() -> dict[str, Any] | None:
+                targets = get_json(f"{prom}/api/v1/targets")["data"]["activeTargets"]
+                up = [t for t in targets if t["labels"]["job"] == "cckpi-worker" and t["health"] == "up"]
+                return up[0] if up else None
+
+            target = eventually("Prometheus scrapes the worker", worker_target, 60)
+            assert target["scrapeUrl"] == "http://worker:9100/metrics"
+            with PrometheusApi(prom) as api:
+                assert [s.points[0][1] for s in api.query('up{job="cckpi-worker"}')] == [1.0]
+                ams = get_json(f"{prom}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+                assert [a["url"] for a in ams] == ["http://alertmanager:9093/api/v2/alerts"]
+                timings["worker up"] = time.monotonic() - began
+
+                boards = {WALL.name: json.loads(WALL.read_text(encoding="utf-8"))}
+                for scope in ("general", ".*"):
+                    variables = {"contract": contract, "scope": scope}
+                    eventually(f"every operations-wall panel has data for {variables}",
+                               lambda v=variables: not missing_panels(api, boards, v), 90, every=3)  # type: ignore[misc]
+                timings["panels"] = time.monotonic() - began
+
+                eventually("a breach at the webhook's breach receiver",
+                           lambda: breach_fired(get_json(f"{webhook}/notifications")), 90)
+                timings["breach"] = time.monotonic() - began
+                term, scope = eventually("a breach resolved at the webhook's breach receiver",
+                                         lambda: breach_resolved(get_json(f"{webhook}/notifications")), 150)
+                timings["resolved"] = time.monotonic() - began
+                notes = get_json(f"{webhook}/notifications")
+                assert {n["alertmanager_receiver"] for n in notes if n["receiver"] == "breach"} == {"cckpi-breach"}
+                assert {"contract": contract, "term": term, "scope": scope} in [
+                    n["group_labels"] for n in notes if n["receiver"] == "breach" and n["status"] == "resolved"]
+
+                # The pipeline stayed healthy all along: the worker was never down for Prometheus.
+                alerts = get_json(f"{prom}/api/v1/alerts")["data"]["alerts"]
+                assert not [a for a in alerts if a["labels"]["alertname"].startswith("CckpiWorker")]
+            for name, proc in running.items():
+                assert proc.proc.poll() is None, f"{name} exited:\n{proc.tail()}"
+    print(f"\ncompose stack natively: {', '.join(f'{k} {v:.0f}s' for k, v in timings.items())}")
