@@ -24,9 +24,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from bench import steady
-from streams.app import topics
 from streams.core.terms import TermIndex
-from streams.models.events import Event, routing_key
+from streams.kafka_io import topics
+from streams.models.events import Event
+from streams.models.families import routing_key
 
 
 @dataclass

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from aiokafka import AIOKafkaProducer
 
 from streams.models.decode import encode_event
-from streams.models.events import Event, routing_key
+from streams.models.events import Event
+from streams.models.families import routing_key
 from streams.sim.callcenter import Traffic, simulate
 
 EVENTS_PER_CALL = 2.85

@@ -16,7 +16,7 @@ import orjson
 
 from streams.adapters import ReadStats, adapter_for
 from streams.models.decode import encode_event
-from streams.models.events import routing_key
+from streams.models.families import routing_key
 
 DATA_ENV = "CCKPI_DATA_DIR"
 """Environment variable naming the folder of the real data sets (anonymous-bank-1999/, asterisk-queue-log/,

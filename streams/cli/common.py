@@ -1,33 +1,21 @@
-"""Options and helpers shared by several commands."""
+"""Helpers shared by several commands: loading contracts, running a publish (the shared options are `options.py`)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Any
 
 import typer
+from rich.progress import Progress
 
+from streams.cli.errors import one_line
 from streams.contracts.loader import ContractError, load_contracts
 from streams.contracts.model import Contract
-from streams.ledger import PERIOD_FORMS, PeriodError, period_label
-
-ContractFiles = Annotated[list[Path], typer.Option("--contract", "-c", help="Contract YAML file (repeatable).")]
-Broker = Annotated[str, typer.Option(help="Kafka bootstrap address, `kafka://host:port` or `host:port`.")]
-
-
-def _period(text: str) -> str:
-    """The period option's check, when the command line is parsed: a usage error for anything else."""
-    try:
-        return period_label(text)
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-PeriodOption = Annotated[str, typer.Option(
-    "--period", callback=_period, show_default=False,
-    help=f"{PERIOD_FORMS}: windows starting in that month, quarter or year, in the contract's timezone.")]
-"""`--period` of `cckpi ledger` and `cckpi report`: one parser, checked before anything is read."""
-EVENTS_HELP = "Events as JSON lines, in the order they were published (`-`: standard input)."
+from streams.kafka_io.connect import quiet_kafka_client
+from streams.kafka_io.publish import PublishError
+from streams.sim.producer import Published
 
 
 def contracts_or_exit(files: list[Path]) -> list[Contract]:
@@ -38,3 +26,15 @@ def contracts_or_exit(files: list[Path]) -> list[Contract]:
         for problem in exc.problems:
             typer.secho(str(problem), fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+def publish_or_exit(run: Coroutine[Any, Any, Published], progress: Progress) -> Published:
+    """Run a `publish`; if it fails (broker unreachable at start, events not acknowledged in time) end the command
+    with its one-line message on stderr and its exit code (2 and 1)."""
+    try:
+        with quiet_kafka_client():
+            return asyncio.run(run)
+    except PublishError as exc:
+        progress.stop()
+        typer.secho(one_line(f"error: {exc}"), fg="red", err=True)
+        raise typer.Exit(exc.exit_code) from None

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.cli.common import EVENTS_HELP, ContractFiles, contracts_or_exit
+from streams.cli.common import contracts_or_exit
 from streams.cli.inputs import adapter_errors_exit, events_or_exit, report_unjudged
-from streams.cli.replay import SOURCE_HELP, Timezone
+from streams.cli.options import EVENTS_HELP, SOURCE_HELP, ContractFiles, Timezone
 from streams.core.batch import compute
 from streams.core.records import WindowResult
 from streams.core.terms import compile_terms

@@ -1,7 +1,8 @@
 """Users' mistakes, said the same way by every command: one line on stderr, exit 2, no traceback.
 
 `CckpiGroup` (the `cckpi` command's group, see `main.py`) catches the errors below wherever a command raises them:
-usage errors, unreadable files, bad periods, contract and adapter errors, unreachable Kafka brokers. Anything else
+usage errors, unreadable files, bad periods, contract and adapter errors, records files that hold something
+else, unreachable Kafka brokers. Anything else
 is a bug and keeps its traceback.
 """
 
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover - depends on the Typer version installed
 from streams.adapters import AdapterError
 from streams.contracts.loader import ContractError
 from streams.ledger import PeriodError
+from streams.report.records_source import RecordsError
 
 USER_ERROR_EXIT = 2
 
@@ -47,7 +49,7 @@ def describe(exc: BaseException) -> list[str]:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         return [f"error: {exc.format_message()}{hint}"]
-    if isinstance(exc, UserError | PeriodError | AdapterError):
+    if isinstance(exc, UserError | PeriodError | AdapterError | RecordsError):
         return [f"error: {exc}"]
     if is_kafka_error(exc):
         return [f"error: Kafka broker not reachable or failing: {exc!r}"]

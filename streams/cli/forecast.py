@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -13,10 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from streams.adapters import adapter_for
-from streams.cli.common import ContractFiles, contracts_or_exit
+from streams.cli.common import contracts_or_exit
 from streams.cli.inputs import adapter_errors_exit
-from streams.cli.replay import SOURCE_HELP, SourceFiles, Timezone
-from streams.core.terms import compile_terms
+from streams.cli.options import SOURCE_HELP, ContractFiles, SourceFiles, Timezone
+from streams.core.terms import TermIndex, compile_terms
 from streams.forecast.backtest import STAFFING_INTERVAL, Backtest, Score, backtest, with_estimated_staffing
 from streams.models.events import Event
 from streams.queueing.erlang import agents_needed, predict
@@ -153,15 +154,38 @@ def backtest_command(
     """
     err = Console(stderr=True)
     kpis = set(kpi or ["service_level"])
+    terms = _terms_or_exit(contract, kpis, err)
+    with adapter_errors_exit(err):
+        result = _replay(source, files, timezone, staffing_interval, terms, err, transient=format is Format.json)
+    scores = [result.score(rule) for rule in RULES]
+    cal = result.calibration()
+    if format is Format.json:
+        report = _report(scores, kpis) | {"events": result.events, "forecasts": result.forecasts, "calibration": {
+            "intervals": cal.intervals, "mean_predicted_service_level": cal.mean_predicted,
+            "mean_realised_service_level": cal.mean_realised, "mean_absolute_error": cal.mean_absolute_error}}
+        typer.echo(orjson.dumps(report).decode())
+        return
+    _print_backtest(result, scores, kpis)
+
+
+def _terms_or_exit(contract: list[Path], kpis: set[str], err: Console) -> TermIndex:
+    """The call terms of these KPIs in the contracts; exit 2 when there are none."""
     loaded = [c.model_copy(update={"terms": [t for t in c.terms if t.kpi in kpis]})
               for c in contracts_or_exit(contract)]
     terms = compile_terms(loaded)
     if not terms.by_queue:
         err.print(f"error: no call terms with kpi {', '.join(sorted(kpis))} in the contracts", style="red")
         raise typer.Exit(2)
+    return terms
+
+
+def _replay(source: str, files: list[Path], timezone: str | None, staffing_interval: float, terms: TermIndex,
+            err: Console, transient: bool) -> Backtest:
+    """The backtest of the source files' events (staffing estimated where the source has none), with a progress
+    line on stderr."""
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                TextColumn("{task.completed:,} events, at {task.fields[day]}"), TimeElapsedColumn())
-    with adapter_errors_exit(err), Progress(*columns, console=err, transient=format is Format.json) as progress:
+    with Progress(*columns, console=err, transient=transient) as progress:
         task = progress.add_task("replaying", total=None, day="-")
         seen = [0]
 
@@ -176,14 +200,12 @@ def backtest_command(
         events = with_estimated_staffing(adapter_for(source, timezone).read(files, on_problem), staffing_interval)
         result: Backtest = backtest(events, terms, on_event)
         progress.update(task, completed=result.events, total=result.events)
-    scores = [result.score(rule) for rule in RULES]
+    return result
+
+
+def _print_backtest(result: Backtest, scores: list[Score], kpis: set[str]) -> None:
+    """The scores as a table, the rules, and the calibration of the predicted service level."""
     cal = result.calibration()
-    report = _report(scores, kpis) | {"events": result.events, "forecasts": result.forecasts, "calibration": {
-        "intervals": cal.intervals, "mean_predicted_service_level": cal.mean_predicted,
-        "mean_realised_service_level": cal.mean_realised, "mean_absolute_error": cal.mean_absolute_error}}
-    if format is Format.json:
-        typer.echo(orjson.dumps(report).decode())
-        return
     table = Table("rule", "warned", "breached", "hits", "false alarms", "precision", "recall", "median lead",
                   "ahead of observed", "earlier", title=f"Forecast backtest: {', '.join(sorted(kpis))} terms, "
                   f"{result.events:,} events, {result.forecasts:,} forecasts")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 
-from streams.app import topics
-from streams.app.settings import bootstrap_servers
 from streams.cli.credentials import credentials_or_exit, usage_error
-from streams.cli.topic_read import read_topic
+from streams.kafka_io.connect import bootstrap_servers
+from streams.report.records_source import breaches_from_topic, read_breaches
 from streams.sinks.credentials import CredentialsError, HttpCredentials, split_userinfo
 from streams.sinks.grafana import CREDENTIALS_ENV, GrafanaError, annotate, connect
 
@@ -46,10 +43,7 @@ def annotate_command(
         typer.secho("error: give either --broker or --breaches", fg="red", err=True)
         raise typer.Exit(2)
     url, credentials = grafana_credentials(url, token, auth_file)
-    if breaches is not None:
-        records = [orjson.loads(line) for line in breaches.read_bytes().splitlines() if line.strip()]
-    else:
-        records = asyncio.run(read_topic(bootstrap_servers(broker or ""), topics.BREACHES))
+    records = read_breaches(breaches) if breaches is not None else breaches_from_topic(bootstrap_servers(broker or ""))
     try:
         created = annotate(connect(url, credentials), records, dashboard_uid, url=url, secrets=credentials.secrets())
     except GrafanaError as exc:

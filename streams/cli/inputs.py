@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from streams.adapters import AdapterError, adapter_for
 from streams.core.records import Output, OutsideContract, RejectedEvent
 from streams.models.decode import InvalidEvent, decode_event
 from streams.models.events import Event
+from streams.report.digest import InputDigest, file_digest
 
 STDIN = "-"
 """`--events -`: read the events from standard input."""
@@ -97,3 +99,15 @@ def adapter_errors_exit(err: Console) -> Iterator[None]:
     except AdapterError as exc:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def digested_events(events: Path | None, source: str | None, files: list[Path] | None, timezone: str | None,
+                    err: Console) -> tuple[Iterable[Event], list[InputDigest]]:
+    """The events of `--events FILE` (`-`: standard input, read once for both) or `--source NAME FILE...`, and the
+    digests of the files they come from (for a statement's inputs); exit 2 as `events_or_exit` does."""
+    if is_stdin(events):
+        raw = sys.stdin.buffer.read()
+        digest = InputDigest(STDIN, "events", len(raw), hashlib.sha256(raw).hexdigest())
+        return decode_events(raw.splitlines(), "<stdin>", err), [digest]
+    digests = [file_digest(p, "events" if events else "source") for p in ([events] if events else files or [])]
+    return events_or_exit(events, source, files, timezone, err), digests

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import sys
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
-from streams.app import topics
-from streams.app.admin import ensure_topics
-from streams.app.settings import bootstrap_servers
-from streams.cli.common import EVENTS_HELP, ContractFiles, PeriodOption, contracts_or_exit
+from streams.cli.common import contracts_or_exit
 from streams.cli.errors import UserError
-from streams.cli.inputs import adapter_errors_exit, events_or_exit, is_stdin, report_unjudged
-from streams.cli.replay import SOURCE_HELP, Timezone
-from streams.cli.topic_read import read_topic
-from streams.core.batch import compute
-from streams.core.records import BreachUpdate
-from streams.core.terms import compile_terms
-from streams.ledger import Escalation, build_ledger, in_period
+from streams.cli.inputs import adapter_errors_exit, events_or_exit, report_unjudged
+from streams.cli.options import EVENTS_HELP, SOURCE_HELP, ContractFiles, PeriodOption, Timezone
+from streams.contracts.model import Contract
+from streams.kafka_io import topics
+from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.publish import publish_records
+from streams.ledger import build_ledger
+from streams.ledger.escalations import PeriodLedger, escalation_messages, ledger_of_period
+from streams.report.records_source import breaches_from_topic, from_batch, read_breaches
 
 
 class Format(StrEnum):
@@ -36,43 +32,6 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-async def _publish(bootstrap: str, escalations: list[Escalation]) -> None:
-    await ensure_topics(bootstrap, [topics.ESCALATIONS])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for x in escalations:
-            value = orjson.dumps({"schema_version": 1, **asdict(x)})
-            await producer.send_and_wait(topics.ESCALATIONS, key=x.escalation_id.encode(), value=value)
-    finally:
-        await producer.stop()
-
-
-_WINDOW_BREACH = {"kind", "breach_id", "revision", "state", "status", "contract", "term", "kpi", "scope",
-                  "window_start", "window_end", "value", "threshold"}
-"""Fields of a window breach record the ledger reads."""
-
-
-def read_breaches(path: Path) -> list[dict[str, Any]]:
-    """Breach records of a JSON-lines file (`-`: standard input); a line that is not a JSON object is a user
-    error naming its line."""
-    raw = sys.stdin.buffer.read() if is_stdin(path) else path.read_bytes()
-    records = []
-    for n, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise UserError(f"{path}:{n}: not JSON: {exc}") from None
-        needed = _WINDOW_BREACH if isinstance(record, dict) and record.get("kind") == "window" else {"kind"}
-        if not isinstance(record, dict) or not needed <= record.keys():
-            missing = ", ".join(sorted(needed - record.keys())) if isinstance(record, dict) else "all"
-            raise UserError(f"{path}:{n}: not a `cckpi.breaches` record (missing: {missing})")
-        records.append(record)
-    return records
 
 
 def ledger_command(
@@ -103,52 +62,54 @@ def ledger_command(
     - `cckpi ledger -c contracts/examples/anonymous-bank.yaml --period 1999-03 --source anonymous-bank data/*.txt`
     - `cckpi ledger -c contracts/examples/demo.yaml --period 2026-Q4 --breaches breaches.jsonl --format csv`
     """
-    err = Console(stderr=True)
     if sum(given is not None for given in (broker, breaches, events, source)) != 1:
         raise UserError("give exactly one of --broker URL, --breaches FILE, --events FILE or --source NAME FILE...")
     contracts = contracts_or_exit(contract)
-    if broker is not None:
-        records = asyncio.run(read_topic(bootstrap_servers(broker), topics.BREACHES))
-    elif breaches is not None:
-        records = read_breaches(breaches)
-    else:
-        with adapter_errors_exit(err):
-            outputs = compute(events_or_exit(events, source, files, timezone, err), compile_terms(contracts))
-        report_unjudged(outputs, err)
-        records = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate)]
-    ledger = build_ledger(records, contracts)
-    entries = [e for e in ledger.entries if in_period(e.window_start, period)]
-    booked = {e.breach_id for e in entries}
-    reached = [x for x in ledger.escalations if x.reached_by in booked]  # reached by a breach of this period
+    records = _breaches(contracts, broker, breaches, events, source, files, timezone)
+    view = ledger_of_period(build_ledger(records, contracts), period)
     if publish_to is not None:
-        asyncio.run(_publish(bootstrap_servers(publish_to), reached))
-    totals = {k: v for k, v in ledger.totals().items() if in_period(k[1] + "-01", period)}
-    if format is Format.json:
-        sys.stdout.buffer.write(orjson.dumps({
-            "period": period,
-            "entries": [{**asdict(e), "amount": str(e.amount)} for e in entries],
-            "totals": [{"contract": c, "month": m, "currency": cur, "amount": str(a)} for (c, m, cur), a in
-                       sorted(totals.items())],
-            "escalations": [asdict(x) for x in reached],
-        }, option=orjson.OPT_INDENT_2) + b"\n")
-        return
-    if format is Format.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["breach_id", "contract", "term", "scope", "window_start", "window_end", "value", "threshold",
-                         "amount", "currency"])
-        for e in entries:
-            writer.writerow([e.breach_id, e.contract, e.term, e.scope, e.window_start, e.window_end, e.value,
-                             e.threshold, e.amount, e.currency])
-        return
-    table = Table("contract", "term", "scope", "window", "value", "threshold", "penalty", title=f"ledger {period}")
-    for e in entries:
+        publish_records(bootstrap_servers(publish_to), topics.ESCALATIONS, escalation_messages(view.escalations))
+    {Format.json: _print_json, Format.csv: _print_csv, Format.table: _print_table}[format](view)
+
+
+def _breaches(contracts: list[Contract], broker: str | None, breaches: Path | None, events: Path | None,
+              source: str | None, files: list[Path] | None, timezone: str | None) -> list[dict[str, Any]]:
+    """The breach records of the one source given: the topic, a records file, or the batch engine."""
+    if broker is not None:
+        return breaches_from_topic(bootstrap_servers(broker))
+    if breaches is not None:
+        return read_breaches(breaches)
+    err = Console(stderr=True)
+    with adapter_errors_exit(err):
+        records = from_batch(events_or_exit(events, source, files, timezone, err), contracts)
+    report_unjudged(records.left_out, err)
+    return records.breaches
+
+
+def _print_json(view: PeriodLedger) -> None:
+    sys.stdout.buffer.write(orjson.dumps(view.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _print_csv(view: PeriodLedger) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["breach_id", "contract", "term", "scope", "window_start", "window_end", "value", "threshold",
+                     "amount", "currency"])
+    for e in view.entries:
+        writer.writerow([e.breach_id, e.contract, e.term, e.scope, e.window_start, e.window_end, e.value,
+                         e.threshold, e.amount, e.currency])
+
+
+def _print_table(view: PeriodLedger) -> None:
+    table = Table("contract", "term", "scope", "window", "value", "threshold", "penalty", title=f"ledger {view.period}")
+    for e in view.entries:
         value = "-" if e.value is None else f"{e.value:.4g}"
         table.add_row(e.contract, e.term, e.scope, f"{e.window_start[:16]} → {e.window_end[:16]}", value,
                       f"{e.threshold:g}", f"{e.amount} {e.currency}" if e.currency else "-")
     console = Console(width=max(Console().width, 140))
     console.print(table)
-    for (c, month, currency), amount in sorted(totals.items()):
-        console.print(f"total {c} {month}: {amount} {currency} ({sum(e.contract == c for e in entries)} breaches)")
-    for x in reached:
+    for (c, month, currency), amount in sorted(view.totals.items()):
+        count = sum(e.contract == c for e in view.entries)
+        console.print(f"total {c} {month}: {amount} {currency} ({count} breaches)")
+    for x in view.escalations:
         console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or '*'} {x.breaches} breaches in {x.period}: "
                       f"{x.right}", highlight=False)

@@ -2,62 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from streams.adapters import ADAPTERS, AdapterError, ReadStats, adapter_for
-from streams.app.settings import bootstrap_servers
-from streams.cli.common import Broker
-from streams.cli.errors import one_line
-from streams.sim.producer import DELIVERY_TIMEOUT, Pacing, Published, PublishError, publish, topic_for
-
-SOURCE_HELP = "Source format of the files: " + ", ".join(f"`{name}`" for name in ADAPTERS) + "."
-SourceName = Annotated[str, typer.Option("--source", help=SOURCE_HELP, show_default=False)]
-SourceFiles = Annotated[list[Path], typer.Argument(
-    help="Files of that format, oldest first (e.g. the monthly files in date order).", exists=True,
-    dir_okay=False, readable=True, show_default=False)]
-Timezone = Annotated[str | None, typer.Option(
-    help="IANA timezone of the files' local times (default: the source's: Asia/Jerusalem for anonymous-bank, "
-         "UTC for the others).", show_default=False)]
-DeliveryTimeout = Annotated[float, typer.Option(
-    min=0.1, help="Seconds each event may wait for the broker's acknowledgement, retries included (an outage "
-    "shorter than this loses nothing). Past it the command stops, says how many events were not acknowledged and "
-    "exits 1.")]
-
-
-def publish_or_exit(run: Coroutine[Any, Any, Published], progress: Progress) -> Published:
-    """Run a `publish`; if it fails (broker unreachable at start, events not acknowledged in time) end the command
-    with its one-line message on stderr and its exit code (2 and 1)."""
-    try:
-        with _quiet_kafka_client():
-            return asyncio.run(run)
-    except PublishError as exc:
-        progress.stop()
-        typer.secho(one_line(f"error: {exc}"), fg="red", err=True)
-        raise typer.Exit(exc.exit_code) from None
-
-
-@contextlib.contextmanager
-def _quiet_kafka_client() -> Iterator[None]:
-    """Silence aiokafka's own logging meanwhile: while a broker is away it logs every reconnect attempt (ten a
-    second), and the command reports the outcome itself."""
-    client = logging.getLogger("aiokafka")
-    level = client.level
-    client.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        client.setLevel(level)
+from streams.adapters import AdapterError, ReadStats, adapter_for
+from streams.cli.common import publish_or_exit
+from streams.cli.options import Broker, DeliveryTimeout, SourceFiles, SourceName, Timezone
+from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.publish import DELIVERY_TIMEOUT
+from streams.sim.producer import Pacing, Published, publish, topic_for
 
 
 def replay_command(
@@ -91,34 +50,49 @@ def replay_command(
     try:
         adapter = adapter_for(source, timezone)
     except AdapterError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    pacing = Pacing(speed=None if as_fast_as_possible else speed)
+        _fail(err, exc)
     stats = ReadStats()
     with Progress(TextColumn(f"replay {adapter.name}"), BarColumn(), TextColumn("{task.fields[line]}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
         task = progress.add_task("replay", total=None, line="reading")
-        started = time.monotonic()
-
-        def on_problem(line: str) -> None:
-            progress.console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
-
-        def on_sent(p: Published) -> None:
-            rate = p.events / max(time.monotonic() - started, 1e-9)
-            at = "" if p.source_time is None else datetime.fromtimestamp(p.source_time, UTC).strftime(
-                ", source time %Y-%m-%d %H:%M:%SZ")
-            progress.update(task, completed=p.events, line=f"{p.events:,} events, {rate:,.0f}/s{at}")
-
-        events = adapter.read(files, on_problem, stats)
+        on_problem, on_sent = _reporters(progress, task)
+        run = publish(adapter.read(files, on_problem, stats), bootstrap_servers(broker), topic_for,
+                      Pacing(speed=None if as_fast_as_possible else speed), on_sent, report_every=500,
+                      delivery_timeout=delivery_timeout)
         try:
-            sent = publish_or_exit(publish(events, bootstrap_servers(broker), topic_for, pacing, on_sent,
-                                           report_every=500, delivery_timeout=delivery_timeout), progress)
+            sent = publish_or_exit(run, progress)
         except AdapterError as exc:
             progress.stop()
-            err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _fail(err, exc)
         progress.update(task, total=max(sent.events, 1), completed=max(sent.events, 1))
+    err.print(_summary(sent, stats), highlight=False, markup=False, soft_wrap=True)
+
+
+def _fail(err: Console, exc: AdapterError) -> NoReturn:
+    """An adapter's error (a file of the wrong format, an unknown source): one line, exit 2."""
+    err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(2) from None
+
+
+def _reporters(progress: Progress, task: TaskID) -> tuple[Callable[[str], None], Callable[[Published], None]]:
+    """What the adapter's problems and the publisher's counts print: a problem line, and the progress line (events,
+    rate, source time)."""
+    started = time.monotonic()
+
+    def on_problem(line: str) -> None:
+        progress.console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+    def on_sent(p: Published) -> None:
+        rate = p.events / max(time.monotonic() - started, 1e-9)
+        at = "" if p.source_time is None else datetime.fromtimestamp(p.source_time, UTC).strftime(
+            ", source time %Y-%m-%d %H:%M:%SZ")
+        progress.update(task, completed=p.events, line=f"{p.events:,} events, {rate:,.0f}/s{at}")
+
+    return on_problem, on_sent
+
+
+def _summary(sent: Published, stats: ReadStats) -> str:
+    """The closing line: events published per topic, out of how many rows, per event type."""
     per_topic = ", ".join(f"{topic} {n:,}" for topic, n in sorted(sent.by_topic.items())) or "nothing"
     per_type = ", ".join(f"{kind} {n:,}" for kind, n in sorted(stats.events.items()))
-    err.print(f"published {sent.events:,} events from {stats.rows:,} rows: {per_topic} ({per_type})",
-              highlight=False, markup=False, soft_wrap=True)
+    return f"published {sent.events:,} events from {stats.rows:,} rows: {per_topic} ({per_type})"

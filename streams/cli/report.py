@@ -3,66 +3,41 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-import orjson
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from streams.app import topics
-from streams.app.settings import bootstrap_servers
-from streams.cli.common import EVENTS_HELP, Broker, PeriodOption, contracts_or_exit
-from streams.cli.inputs import adapter_errors_exit, decode_events, events_or_exit, is_stdin, report_unjudged
-from streams.cli.replay import SOURCE_HELP, Timezone
-from streams.cli.topic_read import read_messages
+from streams.cli.common import contracts_or_exit
+from streams.cli.errors import UserError, is_kafka_error
+from streams.cli.inputs import adapter_errors_exit, digested_events, report_unjudged
+from streams.cli.options import EVENTS_HELP, SOURCE_HELP, Broker, PeriodOption, Timezone
 from streams.contracts.model import Contract
-from streams.core.batch import compute
-from streams.core.records import BreachUpdate, TicketMissed, WindowResult
-from streams.core.terms import compile_terms
+from streams.kafka_io.connect import bootstrap_servers
 from streams.models.events import Event
 from streams.report import Statement, build_statement, parse_period
 from streams.report.browser import BrowserMissing, print_pdf, screenshot
 from streams.report.csv_files import write_csv
-from streams.report.digest import InputDigest, file_digest, lines_digest
+from streams.report.digest import file_digest
 from streams.report.html_page import render_html
 from streams.report.labels import fmt_money
-from streams.report.statement import Published
-
-
-@dataclass(frozen=True)
-class Records:
-    """What a statement is built from: window records (with publish times when read from Kafka), breach records,
-    and the digests of the inputs they came from."""
-
-    windows: list[Published]
-    breaches: list[dict[str, Any]]
-    inputs: list[InputDigest]
+from streams.report.records_source import Records, from_batch, from_topics, write_records
 
 
 def _from_topics(contract: Contract, broker: str, timeout: float, progress: Progress) -> Records:
-    """This contract's records on `cckpi.kpi-windows` and `cckpi.breaches`, digested as read."""
-    tz = ZoneInfo(contract.timezone)
-    found: dict[str, list[tuple[dict[str, Any], bytes, int]]] = {}
-    for topic in (topics.KPI_WINDOWS, topics.BREACHES):
-        task = progress.add_task(f"read {topic}", total=None)
-        messages = asyncio.run(read_messages(bootstrap_servers(broker), topic, timeout))
-        decoded = [(orjson.loads(m.value), m.value, m.timestamp_ms) for m in messages]
-        found[topic] = [d for d in decoded if isinstance(d[0], dict) and d[0].get("contract") == contract.id]
-        progress.update(task, total=len(messages), completed=len(messages),
-                        description=f"read {topic}: {len(found[topic])} records of {contract.id}")
-    windows = [Published(r, datetime.fromtimestamp(ts / 1000, tz)) for r, _, ts in found[topics.KPI_WINDOWS]]
-    inputs = [lines_digest(topic, "topic", [raw for _, raw, _ in found[topic]]) for topic in found]
-    return Records(windows, [r for r, _, _ in found[topics.BREACHES]], inputs)
+    """This contract's records on the topics, each topic's reading shown as a progress line."""
+    def on_read(topic: str, read: int, kept: int) -> None:
+        progress.add_task(f"read {topic}: {kept} records of {contract.id}", total=read, completed=read)
+
+    try:
+        return from_topics(bootstrap_servers(broker), contract, timeout, on_read)
+    except Exception as exc:  # TimeoutError included: the topic was not read to its end
+        if not (is_kafka_error(exc) or isinstance(exc, OSError)):
+            raise
+        raise UserError(f"reading {broker}: {exc!r}") from None
 
 
 def _counted(events: Iterable[Event], progress: Progress, task: Any) -> Iterator[Event]:
@@ -77,29 +52,12 @@ def _counted(events: Iterable[Event], progress: Progress, task: Any) -> Iterator
 def _from_batch(contract: Contract, events: Path | None, source: str | None, files: list[Path] | None,
                 timezone: str | None, err: Console, progress: Progress) -> Records:
     """The records `cckpi compute` would print (windows) and the stream would publish (breaches)."""
-    read: Iterable[Event] | None = None
-    if is_stdin(events):  # read once, for both the digest and the events
-        raw = sys.stdin.buffer.read()
-        inputs = [InputDigest("-", "events", len(raw), hashlib.sha256(raw).hexdigest())]
-        read = decode_events(raw.splitlines(), "<stdin>", err)
-    else:
-        inputs = [file_digest(p, "events" if events else "source") for p in ([events] if events else files or [])]
     task = progress.add_task("compute", total=None)
     with adapter_errors_exit(err):
-        given = read if read is not None else events_or_exit(events, source, files, timezone, err)
-        outputs = compute(_counted(given, progress, task), compile_terms([contract]))
-    report_unjudged(outputs, err)
-    windows = [Published(o.to_dict()) for o in outputs if isinstance(o, WindowResult)]
-    breaches = [o.to_breach() for o in outputs if isinstance(o, BreachUpdate | TicketMissed)]
-    return Records(windows, breaches, inputs)
-
-
-def _write_records(out: Path, records: Records) -> None:
-    """The records the statement was built from, as JSON lines, so the other party can check them."""
-    folder = out / "records"
-    folder.mkdir(exist_ok=True)
-    (folder / "kpi-windows.jsonl").write_bytes(b"".join(orjson.dumps(p.record) + b"\n" for p in records.windows))
-    (folder / "breaches.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records.breaches))
+        given, inputs = digested_events(events, source, files, timezone, err)
+        records = from_batch(_counted(given, progress, task), [contract], inputs)
+    report_unjudged(records.left_out, err)
+    return records
 
 
 def _command(contract: Path, period: str, out: Path, broker: str | None, events: Path | None, source: str | None,
@@ -160,46 +118,50 @@ def report_command(
     err = Console(stderr=True)
     [loaded] = contracts_or_exit([contract])
     when = parse_period(period, loaded.timezone)  # checked when parsed; PeriodError (past 9999) is a user error
-    if from_topic and (source is not None or events is not None or files):
-        err.print("error: give either --from-topic or --source NAME FILE... / --events FILE, not both", style="red",
-                  soft_wrap=True)
-        raise typer.Exit(2)
-    if not from_topic and source is None and events is None:
-        err.print("error: give --from-topic (with --broker), --source NAME FILE... or --events FILE", style="red",
-                  soft_wrap=True)
-        raise typer.Exit(2)
+    _check_one_source(from_topic, source, events, files)
     out.mkdir(parents=True, exist_ok=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   disable=not err.is_terminal) as progress:  # off in scripts and logs: stderr keeps to its messages
         if from_topic:
-            try:
-                records = _from_topics(loaded, broker, timeout, progress)
-            except (KafkaError, OSError) as exc:  # TimeoutError included: the topic was not read to its end
-                err.print(f"error: reading {broker}: {exc!r}", style="red", highlight=False, markup=False,
-                          soft_wrap=True)
-                raise typer.Exit(2) from None
+            records = _from_topics(loaded, broker, timeout, progress)
         else:
             records = _from_batch(loaded, events, source, files, timezone, err, progress)
         task = progress.add_task("write statement", total=None)
         statement = build_statement(loaded, when, records.windows, records.breaches,
                                     [file_digest(contract, "contract"), *records.inputs])
-        _write_records(out, records)
+        write_records(out / "records", records)
         command = _command(contract, period, out, broker if from_topic else None, events, source, files)
-        page = out / "statement.html"
-        page.write_text(render_html(statement, command), encoding="utf-8")
-        written = [page, *write_csv(statement, out)]
-        try:
-            if pdf:
-                progress.update(task, description="print statement.pdf")
-                written.append(print_pdf(page, out / "statement.pdf"))
-            if png is not None:
-                progress.update(task, description=f"screenshot {png}")
-                written.append(screenshot(page, png))
-        except (BrowserMissing, RuntimeError) as exc:
-            err.print(f"error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        written = _write_statement(statement, out, command, pdf, png, lambda text: progress.update(
+            task, description=text))
         progress.update(task, total=1, completed=1, description="write statement: done")
     _summary(statement, written)
+
+
+def _check_one_source(from_topic: bool, source: str | None, events: Path | None, files: list[Path] | None) -> None:
+    """Exactly one of `--from-topic`, `--source NAME FILE...` and `--events FILE`, else a user error."""
+    if from_topic and (source is not None or events is not None or files):
+        raise UserError("give either --from-topic or --source NAME FILE... / --events FILE, not both")
+    if not from_topic and source is None and events is None:
+        raise UserError("give --from-topic (with --broker), --source NAME FILE... or --events FILE")
+
+
+def _write_statement(statement: Statement, out: Path, command: str, pdf: bool, png: Path | None,
+                     doing: Callable[[str], None]) -> list[Path]:
+    """statement.html and the CSV files, then the PDF and screenshot asked for (a missing or failing browser is a
+    user error: one line, exit 2); the files written."""
+    page = out / "statement.html"
+    page.write_text(render_html(statement, command), encoding="utf-8")
+    written = [page, *write_csv(statement, out)]
+    try:
+        if pdf:
+            doing("print statement.pdf")
+            written.append(print_pdf(page, out / "statement.pdf"))
+        if png is not None:
+            doing(f"screenshot {png}")
+            written.append(screenshot(page, png))
+    except (BrowserMissing, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    return written
 
 
 def _summary(s: Statement, written: list[Path]) -> None:

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from streams.app import topics
-from streams.app.settings import bootstrap_servers
-from streams.cli.common import Broker, ContractFiles, contracts_or_exit
-from streams.cli.replay import DeliveryTimeout, publish_or_exit
+from streams.cli.common import contracts_or_exit, publish_or_exit
+from streams.cli.options import Broker, ContractFiles, DeliveryTimeout
+from streams.kafka_io import topics
+from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.publish import DELIVERY_TIMEOUT
 from streams.sim.callcenter import Traffic, simulate
-from streams.sim.producer import DELIVERY_TIMEOUT, Pacing, Published, publish
+from streams.sim.producer import Pacing, Published, publish
 
 
 def simulate_command(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from streams.app import topics
+from streams.kafka_io import topics
 
 DEFAULT_PARTITIONS = 4
 
@@ -36,6 +36,12 @@ async def ensure_changelog(bootstrap: str, topic: str, partitions: int, timeout:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
                                                     topic_configs={"cleanup.policy": "compact"})])
+
+
+async def wait_for_broker(bootstrap: str, timeout: float) -> None:
+    """Return once a broker at `bootstrap` answers a metadata request; raise its last error after `timeout`."""
+    async with _admin(bootstrap, timeout) as admin:
+        await admin.list_topics()
 
 
 @contextlib.asynccontextmanager

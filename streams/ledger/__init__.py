@@ -5,12 +5,15 @@ from streams.ledger.book import (
     Escalation,
     Ledger,
     LedgerEntry,
+    Money,
     PeriodError,
     build_ledger,
+    final_breaches,
     in_period,
     parse_period_label,
+    penalty_of,
     period_label,
 )
 
-__all__ = ["PERIOD_FORMS", "Escalation", "Ledger", "LedgerEntry", "PeriodError", "build_ledger", "in_period",
-           "parse_period_label", "period_label"]
+__all__ = ["PERIOD_FORMS", "Escalation", "Ledger", "LedgerEntry", "Money", "PeriodError", "build_ledger",
+           "final_breaches", "in_period", "parse_period_label", "penalty_of", "period_label"]

@@ -2,7 +2,8 @@
 and escalation rights reached by counting breaches per term (or contract) and escalation period.
 
 Input is the `cckpi.breaches` stream as records (dicts), so the ledger can be rebuilt by any consumer; replaying
-the same breaches changes nothing.
+the same breaches changes nothing. The price of a breach and the final-revision rule are `streams.core.penalties`
+(`penalty_of`, `final_breaches`), shared with the sinks that report the same money and breaches.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from streams.contracts.model import Contract, Term
 from streams.contracts.model import Escalation as EscalationTerm
+from streams.core.penalties import Escalation, Money, final_breaches, penalty_of
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,6 @@ class LedgerEntry:
     and `cckpi.kpi-windows` number it; None for breach records older than schema 3, which do not carry it."""
     amount: Decimal
     currency: str
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """A right the client reached: `after_breaches` breaches of a term (or of the contract) in one period."""
-
-    escalation_id: str
-    contract: str
-    term: str | None
-    period: str
-    breaches: int
-    after_breaches: int
-    right: str
-    reached_by: str  # the breach id that reached the count
 
 
 @dataclass
@@ -110,20 +98,6 @@ def escalation_period(window_start: str, within: str) -> str:
             "contract": "contract"}[within]
 
 
-def final_breaches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The latest lifecycle step (`revision` of the breach record) of each window breach, kept when it is final
-    and breached."""
-    latest: dict[str, dict[str, Any]] = {}
-    for r in records:
-        if r.get("kind") != "window":
-            continue
-        known = latest.get(r["breach_id"])
-        if known is None or r["revision"] > known["revision"]:
-            latest[r["breach_id"]] = r
-    finals = [r for r in latest.values() if r["state"] == "final" and r["status"] == "breached"]
-    return sorted(finals, key=lambda r: (r["window_end"], r["breach_id"]))
-
-
 def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract]) -> Ledger:
     """The ledger of every final breach of these contracts."""
     terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
@@ -134,12 +108,11 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         if found is None:
             continue
         contract, term = found
-        penalty = term.penalty
+        money = penalty_of(term, r["state"], r["status"]) or Money(Decimal(0), "")
         ledger.entries.append(LedgerEntry(
             breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["scope"],
             window_start=r["window_start"], window_end=r["window_end"], value=r["value"], threshold=r["threshold"],
-            revision=r.get("window_revision"), amount=penalty.amount if penalty else Decimal(0),
-            currency=penalty.currency if penalty else "",
+            revision=r.get("window_revision"), amount=money.amount, currency=money.currency,
         ))
         rules: list[tuple[str | None, EscalationTerm]] = []
         if term.escalation:

@@ -1,4 +1,5 @@
-"""Outputs: Kafka record encoding and Prometheus metrics (later Alertmanager, Grafana)."""
+"""Outputs behind one interface (`base.Sink`, wired in `wiring.build_sinks`): Kafka records, Prometheus metrics,
+Alertmanager alerts, Grafana annotations."""
 
 from streams.sinks.metrics import Metrics
 from streams.sinks.records import breach_message, dead_letter_message, late_message, window_message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ import httpx
 
 from streams.core.kpis import KPIS
 from streams.core.records import BreachUpdate
+from streams.sinks.base import Handler, RawMessage, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,20 @@ class AlertmanagerSink:
     pending: list[dict[str, Any]] = field(default_factory=list)
     last_resend: float = 0.0
     credentials: HttpCredentials | None = None
+    client: httpx.AsyncClient | None = field(default=None, repr=False)
+    """The HTTP client `flush` posts with (made on the first flush when not given)."""
 
     def __post_init__(self) -> None:
         self.url, in_url = split_userinfo(self.url)
         self.credentials = self.credentials or in_url
+
+    def routes(self) -> Mapping[type[Any], Handler]:
+        """Breach lifecycle steps only."""
+        return {BreachUpdate: self.take}
+
+    def take(self, update: BreachUpdate, sends: list[Send], msg: RawMessage | None) -> None:
+        """The sink interface's handler: see `on_update`."""
+        self.on_update(update)
 
     def on_update(self, update: BreachUpdate) -> None:
         """Turn one lifecycle step into firing and resolved alerts."""
@@ -116,11 +128,14 @@ class AlertmanagerSink:
             batch += [a for a in self.active.values() if a not in batch]
         return batch
 
-    async def flush(self, client: httpx.AsyncClient) -> int:
-        """Post what is due; on failure keep it for the next attempt. Returns how many were posted."""
+    async def flush(self, client: httpx.AsyncClient | None = None) -> int:
+        """Post what is due (with `client`, else the sink's own); on failure keep it for the next attempt. Returns
+        how many were posted."""
         batch = self.due()
         if not batch:
             return 0
+        if client is None:
+            client = self.client = self.client or httpx.AsyncClient()
         headers = self.credentials.headers() if self.credentials else None
         try:
             response = await client.post(self._endpoint(), json=batch, headers=headers, timeout=5.0)

@@ -89,11 +89,12 @@ class Metrics:
         self.breach_updates = Counter("cckpi_breach_updates_total",
                                       "Breach lifecycle events: warning, breached, recovered, final",
                                       ["contract", "term", "state"], registry=r)
-        self.penalties = Counter("cckpi_penalties_total", "Penalties booked by windows that closed breached",
-                                 ["contract", "term", "currency"], registry=r)
-        self.prices: dict[tuple[str, str], tuple[float, str]] = {}
+        self.penalties = Gauge("cckpi_penalties_total", "Penalty money the ledger books for the windows this worker "
+                               "judged since it started (the latest revision of each window decides, as in `cckpi "
+                               "ledger`; priced by streams.core.penalties)", ["contract", "term", "currency"],
+                               registry=r)
         self.breached_windows = BreachedWindows()
-        """Windows already counted in `cckpi_breaches_total` and `cckpi_penalties_total`."""
+        """Windows already counted in `cckpi_breaches_total`."""
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
                                        ["contract", "term"], registry=r)
         self.breaches = Counter("cckpi_breaches_total", "Breached windows, each once (when it first closes or is "
@@ -189,20 +190,12 @@ class Metrics:
             self.fc_at_risk.labels(*labels).set(1 if t.at_risk else 0)
 
     def set_terms(self, terms: Iterable[CompiledTerm]) -> None:
-        """Publish every term's levels so dashboards can draw the contract line; remember the penalties."""
+        """Publish every term's levels so dashboards can draw the contract line."""
         for t in terms:
             self.breached_windows.horizon[(t.contract, t.term.id)] = t.grace + t.retention
-            if t.term.penalty is not None:
-                self.prices[(t.contract, t.term.id)] = (float(t.term.penalty.amount), t.term.penalty.currency)
             self.threshold[t.term.kpi].labels(t.contract, t.term.id).set(t.term.threshold)
             if t.term.warning is not None:
                 self.warning[t.term.kpi].labels(t.contract, t.term.id).set(t.term.warning)
-
-    def _book_penalty(self, contract: str, term: str) -> None:
-        """Book a breached window's penalty (once per window, like the breach count; the ledger has the record)."""
-        price = self.prices.get((contract, term))
-        if price is not None:
-            self.penalties.labels(contract, term, price[1]).inc(price[0])
 
     def on_result(self, result: WindowResult) -> None:
         """Account for one emitted window result."""
@@ -214,7 +207,6 @@ class Metrics:
         self.breached.labels(*labels).set(1 if result.status == "breached" else 0)
         if self.breached_windows.first(result):
             self.breaches.labels(*labels).inc()
-            self._book_penalty(result.contract, result.term)
         if result.revision > 0:
             self.revisions.labels(result.contract, result.term).inc()
 

@@ -1,16 +1,29 @@
-"""Kafka messages of the output topics: keys and JSON values, built from core records."""
+"""Kafka messages of the output topics: keys and JSON values, built from core records; `RecordsSink` appends them
+to a batch's sends."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import overload
+from typing import Any, overload
 
 import orjson
 
-from streams.core.records import BreachUpdate, LateContribution, TicketMissed, WindowResult
+from streams.core.records import (
+    BreachUpdate,
+    ConflictingDuplicate,
+    LateContribution,
+    Output,
+    OutsideContract,
+    RejectedEvent,
+    TicketMissed,
+    WindowResult,
+)
+from streams.kafka_io import topics
+from streams.sinks.base import Handler, RawMessage, Send
 
 Message = tuple[bytes, bytes]
 
@@ -61,6 +74,10 @@ class DeadLetter:
     scope: str | None = None
     window_start: str | None = None
     event_id: str | None = None
+    first_digest: str | None = None
+    """A conflicting duplicate: the content digest of the copy that was counted."""
+    digest: str | None = None
+    """A conflicting duplicate: the content digest of this copy."""
 
     def to_dict(self) -> dict[str, object]:
         """The JSON record, without the fields that do not apply (None)."""
@@ -70,7 +87,7 @@ class DeadLetter:
 def dead_letter_message(raw: bytes | None, key: bytes | None, reason: str, kind: str,
                         source: tuple[str, int, int] | None = None, *, term: str | None = None,
                         scope: str | None = None, window_start: str | None = None,
-                        event_id: str | None = None) -> Message:
+                        event_id: str | None = None, digests: tuple[str, str] | None = None) -> Message:
     """`cckpi.dead-letter`: the reason, where the message came from and a bounded excerpt of it; every dead letter
     the worker writes is built here, so none can exceed `DEAD_LETTER_MAX_BYTES`."""
     value = raw or b""
@@ -85,7 +102,8 @@ def dead_letter_message(raw: bytes | None, key: bytes | None, reason: str, kind:
         key_truncated=len(key or b"") > KEY_EXCERPT_BYTES,
         topic=_clip(topic), partition=partition, offset=offset,
         value=value_text, value_base64=value_b64, key=key_text, key_base64=key_b64,
-        term=_clip(term), scope=_clip(scope), window_start=_clip(window_start), event_id=_clip(event_id))
+        term=_clip(term), scope=_clip(scope), window_start=_clip(window_start), event_id=_clip(event_id),
+        first_digest=digests[0] if digests else None, digest=digests[1] if digests else None)
     return (key or b"")[:KEY_EXCERPT_BYTES], orjson.dumps(letter.to_dict())
 
 
@@ -120,3 +138,57 @@ def _clip(text: str | None) -> str | None:
     if text is None or len(text) <= TEXT_CHARS:
         return text
     return f"{text[:TEXT_CHARS]}... ({len(text) - TEXT_CHARS} more characters)"
+
+
+DEAD_LETTER_KINDS: dict[type[Any], str] = {LateContribution: "late", OutsideContract: "outside_contract",
+                                           ConflictingDuplicate: "conflicting_duplicate"}
+"""The dead-letter kind of each core output that is parked (a `RejectedEvent` carries its own kind)."""
+
+
+def dead_letter_kind(out: Output, msg: RawMessage | None) -> str | None:
+    """The kind of the dead letter this output becomes, or None when it becomes none: an outside-contract event,
+    a conflicting duplicate or a rejected message is parked only with the consumed message it came from."""
+    if msg is None and not isinstance(out, LateContribution):
+        return None
+    return out.kind if isinstance(out, RejectedEvent) else DEAD_LETTER_KINDS.get(type(out))
+
+
+class RecordsSink:
+    """The output topics: windows to `cckpi.kpi-windows`, breach lifecycle steps and missed tickets to
+    `cckpi.breaches`, late contributions, outside-contract events, conflicting duplicates and rejected messages to
+    `cckpi.dead-letter` (appended to the batch's sends, which the shells produce before committing)."""
+
+    def routes(self) -> Mapping[type[Any], Handler]:
+        """Windows, breaches and everything that is dead-lettered."""
+        return {WindowResult: self.window, BreachUpdate: self.breach, TicketMissed: self.breach,
+                LateContribution: self.late, OutsideContract: self.parked, ConflictingDuplicate: self.parked,
+                RejectedEvent: self.parked}
+
+    def window(self, out: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
+        """A closed window or its revision."""
+        sends.append((topics.KPI_WINDOWS, *window_message(out)))
+
+    def breach(self, out: BreachUpdate | TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
+        """A breach lifecycle step or a missed ticket."""
+        sends.append((topics.BREACHES, *breach_message(out)))
+
+    def late(self, out: LateContribution, sends: list[Send], msg: RawMessage | None) -> None:
+        """A contribution too late to revise its window, naming the window (and the message, when there is one)."""
+        source = (msg.topic, msg.partition, msg.offset) if msg else None
+        sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))
+
+    def parked(self, out: OutsideContract | ConflictingDuplicate | RejectedEvent, sends: list[Send],
+               msg: RawMessage | None) -> None:
+        """The consumed message with the reason it was not used (nothing without a message)."""
+        kind = dead_letter_kind(out, msg)
+        if kind is not None and msg is not None:
+            conflict = out if isinstance(out, ConflictingDuplicate) else None
+            key, value = dead_letter_message(
+                msg.value, msg.key, out.reason, kind, (msg.topic, msg.partition, msg.offset),
+                event_id=conflict.event_id if conflict else None,
+                digests=(conflict.first_digest, conflict.digest) if conflict else None)
+            sends.append((topics.DEAD_LETTER, key, value))
+
+    async def flush(self) -> int:
+        """Nothing to deliver: the shells produce the sends with the batch."""
+        return 0

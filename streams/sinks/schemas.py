@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from streams.core.penalties import Escalation
 from streams.core.records import BREACH_SCHEMA_VERSION, BreachUpdate, TicketMissed, WindowResult
-from streams.ledger.book import Escalation
 from streams.sinks.records import DeadLetter
 
 BASE = "https://cckpi.dev/schemas/outputs"

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from streams.adapters import ADAPTERS, ReadStats
 from streams.adapters import anonymous_bank as ab
-from streams.app import topics
 from streams.cli.replay import replay_command
+from streams.kafka_io import topics
 from streams.models import Event, decode_event, encode_event, routing_key
 from tests.realdata import real_data
 

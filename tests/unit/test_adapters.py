@@ -20,11 +20,11 @@ from streams.adapters import (
     in_time_order,
 )
 from streams.adapters import anonymous_bank as ab
-from streams.app import topics
 from streams.cli.main import app
 from streams.cli.replay import replay_command
 from streams.contracts import load_contract
 from streams.core import WindowResult, compile_terms, compute
+from streams.kafka_io import topics
 from streams.models import Event, ServiceProbe, SurveySubmitted, TicketCreated, routing_key
 from streams.sim.producer import topic_for
 from tests.helpers import offered

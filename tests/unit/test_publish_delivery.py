@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.main import app
-from streams.sim.producer import DeliveryFailed, Published, _Deliveries
+from streams.kafka_io.publish import Deliveries, DeliveryFailed
+from streams.sim.producer import Published
 from tools.brokers import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -54,7 +55,7 @@ def test_the_delivery_timeout_is_an_option_of_both_commands() -> None:
 
 async def test_deliveries_are_settled_in_order_and_failures_are_counted_and_retrieved() -> None:
     loop = asyncio.get_running_loop()
-    deliveries = _Deliveries(timeout=60)
+    deliveries = Deliveries(timeout=60)
     first, second, third = loop.create_future(), loop.create_future(), loop.create_future()
     for future in (first, second, third):
         deliveries.add(future)
@@ -71,7 +72,7 @@ async def test_deliveries_are_settled_in_order_and_failures_are_counted_and_retr
 
 async def test_a_delivery_past_the_timeout_is_overdue_and_given_up_as_unacknowledged() -> None:
     loop = asyncio.get_running_loop()
-    deliveries = _Deliveries(timeout=0.05)
+    deliveries = Deliveries(timeout=0.05)
     acknowledged, lost = loop.create_future(), loop.create_future()
     deliveries.add(lost)
     deliveries.add(acknowledged)
