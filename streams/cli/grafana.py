@@ -31,7 +31,9 @@ def annotate_command(
                              ] = None,
 ) -> None:
     """Create one annotation per window that closed breached (its latest revision) and per ticket that missed its
-    deadline, tagged `cckpi`, contract, term and scope, so every dashboard can show them.
+    deadline, tagged `cckpi`, `breach` (or `ticket`), contract, term and scope, so every dashboard can show them.
+    Idempotent: a breach Grafana already has an annotation of (its text names the breach id) is kept, or updated
+    when a later revision changed it; duplicates of earlier runs are removed; re-running creates nothing.
 
     **Examples**
 
@@ -45,11 +47,11 @@ def annotate_command(
     url, credentials = grafana_credentials(url, token, auth_file)
     records = read_breaches(breaches) if breaches is not None else breaches_from_topic(bootstrap_servers(broker or ""))
     try:
-        created = annotate(connect(url, credentials), records, dashboard_uid, url=url, secrets=credentials.secrets())
+        tally = annotate(connect(url, credentials), records, dashboard_uid, url=url, secrets=credentials.secrets())
     except GrafanaError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"created {created} annotations")
+    typer.echo(str(tally))
 
 
 def grafana_credentials(url: str, token: str | None, auth_file: Path | None) -> tuple[str, HttpCredentials]:

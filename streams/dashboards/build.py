@@ -9,8 +9,10 @@
 
 Panels exist per KPI kind the contracts' terms use. Contract lines come from the `cckpi_<kpi>_threshold_<unit>`
 and `..._warning_<unit>` series, so a changed level needs no new dashboard; the levels of the contract files are
-also written into the panels' thresholds (breach colouring), per term. Template variables: `contract` and
-`scope` (the queue; `all` for ticket, survey and availability terms), the names alert links use.
+also written into the panels' thresholds (breach colouring), per term. Template variables: `datasource` (the
+Prometheus), `contract` and `scope` (the queue; `all` for ticket, survey and availability terms), the names alert
+links use. Annotations: the breached windows and missed tickets `cckpi grafana annotate` writes (tags `cckpi`,
+`breach` or `ticket`, and the selected contract).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from streams.dashboards.panels import (
     stat,
     state_timeline,
     steps,
+    tag_annotation,
     target,
     timeseries,
 )
@@ -55,6 +58,9 @@ STATUS_COLORS = {"met": GREEN, "breached": RED, "insufficient_volume": GREY}
 CONTRACT = 'contract="$contract"'
 SCOPE = 'scope=~"$scope"'
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+BREACH_TAGS = ("cckpi", "breach", "$contract")
+TICKET_TAGS = ("cckpi", "ticket", "$contract")
+"""Tags of the annotations `cckpi grafana annotate` writes (streams.sinks.grafana), for the selected contract."""
 
 Use = tuple[Contract, Term]
 """A term and the contract it belongs to."""
@@ -168,6 +174,16 @@ def breach_state(selector: str, legend: str, title: str = "违约状态 Breach s
                           description="State of the last closed window of each term: green met, red breached.")
 
 
+def breach_annotation() -> Json:
+    """Windows of the selected contract that closed breached, over their window, on the time panels."""
+    return tag_annotation("违约 Breaches", BREACH_TAGS, RED)
+
+
+def ticket_annotation() -> Json:
+    """Tickets of the selected contract that missed a deadline, at the deadline, on the time panels."""
+    return tag_annotation("超时工单 Tickets past deadline", TICKET_TAGS, ORANGE)
+
+
 def contract_variable() -> Json:
     """The contract: every contract whose terms the worker publishes levels for."""
     return query_variable("contract", "合同 Contract", 'label_values({__name__=~"cckpi_.+_threshold_.+"}, contract)')
@@ -205,7 +221,8 @@ def operations_wall(used: dict[str, list[Use]]) -> Json | None:
     return dashboard(UIDS["operations-wall.json"], "运营监控墙 Operations wall",
                      "Live call KPIs per queue against the contract: period-to-date values, threshold lines, "
                      "breach colouring, calls waiting.", grid.panels, [contract_variable(), scope_variable(calls)],
-                     tags=[*TAGS, "operations"], refresh="10s", time_from="now-3h")
+                     tags=[*TAGS, "operations"], refresh="10s", time_from="now-3h",
+                     annotations=[breach_annotation()])
 
 
 def forecast_panels(uses: Sequence[Use]) -> list[Json]:
@@ -301,11 +318,12 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
     if penalty is not None:
         row.append(penalty)
     grid.row(row, height=8)
+    ticket_annotations = [ticket_annotation()] if any(s.source == "tickets" for s in specs) else []
     return dashboard(UIDS["contract-attainment.json"], "合同达成 Contract attainment",
                      "Each contract term per period: last closed and period-to-date values against the contract "
                      "levels, windows by verdict, breaches.", grid.panels,
                      [contract_variable(), scope_variable(specs)], tags=[*TAGS, "contracts"], refresh="1m",
-                     time_from="now-7d")
+                     time_from="now-7d", annotations=[breach_annotation(), *ticket_annotations])
 
 
 def penalties(used: dict[str, list[Use]]) -> Json | None:
@@ -366,7 +384,8 @@ def ticket_slas(used: dict[str, list[Use]]) -> Json | None:
     return dashboard(UIDS["ticket-slas.json"], "工单时效 Ticket SLAs",
                      "Ticket terms (first response, resolution, ...) against the contract, tickets past their "
                      "deadline and open tickets near it.", grid.panels, [contract_variable()],
-                     tags=[*TAGS, "tickets"], refresh="30s", time_from="now-24h")
+                     tags=[*TAGS, "tickets"], refresh="30s", time_from="now-24h",
+                     annotations=[ticket_annotation()])
 
 
 def _quantiles(metric: str) -> list[Json]:

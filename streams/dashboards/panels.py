@@ -1,8 +1,10 @@
 """Plain-JSON builders of the Grafana dashboard model (schemaVersion 39): targets, panels, thresholds,
 template variables, and a grid that places and numbers panels.
 
-Every panel and every target names the Prometheus datasource provisioned with uid `prometheus`
-(`deploy/grafana/provisioning/datasources/prometheus.yml`).
+Every panel, target and query variable names the Prometheus datasource through the dashboard's `datasource`
+variable (type datasource, default: the organisation's default Prometheus), so a dashboard imported into any
+Grafana finds its Prometheus, whatever its uid. Annotation queries show the breach annotations
+`cckpi grafana annotate` writes (Grafana's built-in annotations, by tag).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Any
 
 Json = dict[str, Any]
 
-DATASOURCE: Json = {"type": "prometheus", "uid": "prometheus"}
+DATASOURCE_VARIABLE = "datasource"
+DATASOURCE: Json = {"type": "prometheus", "uid": f"${{{DATASOURCE_VARIABLE}}}"}
+GRAFANA_DATASOURCE: Json = {"type": "grafana", "uid": "-- Grafana --"}
+"""Grafana's built-in datasource: the annotations stored in Grafana itself."""
 SCHEMA_VERSION = 39
 GRID_COLUMNS = 24
 UNITS = {"ratio": "percentunit", "seconds": "s", "points": "none", "score": "none"}
@@ -163,6 +168,26 @@ def query_variable(name: str, label: str, query: str, *, multi: bool = False, al
     return variable
 
 
+def datasource_variable() -> Json:
+    """The Prometheus datasource the panels ask, chosen per dashboard view; `default` is the organisation's
+    default datasource of the type (the provisioned one in the compose stack)."""
+    return {"name": DATASOURCE_VARIABLE, "label": "数据源 Datasource", "type": "datasource", "query": "prometheus",
+            "refresh": 1, "regex": "", "hide": 0, "multi": False, "includeAll": False, "options": [],
+            "current": {"selected": True, "text": "default", "value": "default"}}
+
+
+def tag_annotation(name: str, tags: Sequence[str], color: str) -> Json:
+    """Annotations stored in Grafana carrying every one of `tags` (template variables allowed, e.g. `$contract`),
+    shown on every time panel of the dashboard."""
+    return {"name": name, "datasource": GRAFANA_DATASOURCE, "enable": True, "hide": False, "iconColor": color,
+            "target": {"type": "tags", "tags": list(tags), "matchAny": False, "limit": 500}}
+
+
+_BUILT_IN_ANNOTATION: Json = {
+    "builtIn": 1, "datasource": GRAFANA_DATASOURCE, "enable": True, "hide": True,
+    "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
+
+
 class Grid:
     """Places panels left to right in rows of 24 columns, and numbers them 1, 2, ..."""
 
@@ -192,19 +217,19 @@ class Grid:
 
 
 def dashboard(uid: str, title: str, description: str, panels: list[Json], variables: list[Json], *,
-              tags: Sequence[str], refresh: str = "10s", time_from: str = "now-6h") -> Json:
-    """The dashboard model, ready for file provisioning or POST /api/dashboards/db."""
+              tags: Sequence[str], refresh: str = "10s", time_from: str = "now-6h",
+              annotations: Sequence[Json] = ()) -> Json:
+    """The dashboard model, ready for file provisioning or POST /api/dashboards/db: the `datasource` variable
+    first, then `variables`; Grafana's own annotations, then `annotations`."""
     return {
         "id": None, "uid": uid, "title": title, "description": description, "tags": list(tags),
         "timezone": "browser", "editable": True, "graphTooltip": 1, "fiscalYearStartMonth": 0, "liveNow": False,
         "weekStart": "", "schemaVersion": SCHEMA_VERSION, "version": 1, "refresh": refresh,
         "time": {"from": time_from, "to": "now"}, "timepicker": {},
-        "annotations": {"list": [{
-            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
-            "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "annotations": {"list": [dict(_BUILT_IN_ANNOTATION), *annotations]},
         "links": [{"type": "dashboards", "title": "cckpi", "tags": ["cckpi"], "asDropdown": False,
                    "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
                    "tooltip": "", "url": ""}],
-        "templating": {"list": variables},
+        "templating": {"list": [datasource_variable(), *variables]},
         "panels": panels,
     }

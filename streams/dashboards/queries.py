@@ -68,8 +68,9 @@ def panel_queries(board: Json, variables: Mapping[str, str | Sequence[str]],
 
 
 def template_variables(board: Json) -> dict[str, Json]:
-    """The dashboard's template variables by name."""
-    return {v["name"]: v for v in board.get("templating", {}).get("list", [])}
+    """The dashboard's query variables (filled from Prometheus, used in the queries) by name; the `datasource`
+    variable picks the Prometheus and appears in no query."""
+    return {v["name"]: v for v in board.get("templating", {}).get("list", []) if v.get("type", "query") == "query"}
 
 
 def label_values_query(query: str) -> tuple[str | None, str]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 
 from streams.core.kpis import KPIS
 from streams.core.records import QueueForecast, WindowResult
 from streams.core.terms import CompiledTerm
+from streams.sinks.health import Readiness, health_app, start_server
 
 TERM_LABELS = ("contract", "term", "scope")
 
@@ -214,6 +216,7 @@ class Metrics:
         """The period-to-date value of the open window."""
         self.kpi[kpi].labels(contract, term, scope, "current").set(value)
 
-    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        """Expose /metrics over HTTP in a background thread."""
-        start_http_server(port, addr=addr, registry=self.registry)
+    def serve(self, port: int, addr: str = "127.0.0.1", ready: Readiness | None = None) -> WSGIServer:
+        """Expose /metrics, /healthz (alive) and /readyz (`ready()` says so; 503 with its reason else) over HTTP
+        in a background thread; returns the server (`shutdown()` stops it)."""
+        return start_server(port, addr, health_app(self.registry, ready))

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from streams.app import topics
+from streams.app.loop import observe_close_delay
 from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import RawMessage, StreamShell
-from streams.app.worker import observe_close_delay, report_open_tickets, start_counters
+from streams.app.worker import report_open_tickets, start_counters
 from streams.cli.dashboards import app
 from streams.contracts import parse_contract
 from streams.contracts.kpis import CATALOG
@@ -30,11 +30,14 @@ from streams.contracts.loader import load_contract, load_contracts
 from streams.core import Processor, compile_terms
 from streams.dashboards import FILES, build_dashboards, render
 from streams.dashboards.build import kinds_used
+from streams.dashboards.panels import GRAFANA_DATASOURCE as GRAFANA_BUILT_IN
 from streams.dashboards.panels import GRID_COLUMNS
 from streams.dashboards.preview import field_config, fmt, step_color
 from streams.dashboards.queries import label_values_query, legend_name, panel_queries, panels, substitute
+from streams.kafka_io import topics
 from streams.models import TicketCreated, TicketFirstResponse, encode_event
 from streams.sinks import Metrics
+from streams.sinks.grafana import breach_annotations
 from tests.helpers import abandoned, answered, at, offered, terms
 
 ROOT = Path(__file__).parents[2]
@@ -53,10 +56,8 @@ PANEL_TYPES = {"timeseries", "stat", "bargauge", "state-timeline"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def datasource_uid() -> str:
-    provisioning = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
-    [prometheus] = [d for d in yaml.safe_load(provisioning.read_text())["datasources"] if d["type"] == "prometheus"]
-    return str(prometheus["uid"])
+PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
+"""What every panel, target and query variable names: the dashboard's `datasource` variable, no fixed uid."""
 
 
 def all_boards() -> list[tuple[str, dict]]:
@@ -78,7 +79,6 @@ def test_dashboard_json_model_is_well_formed(name: str, board: dict) -> None:
     ids = [p["id"] for p in panels(board)]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
     cells: set[tuple[int, int]] = set()
-    uid = datasource_uid()
     for panel in panels(board):
         assert set(panel) <= PANEL_KEYS and panel["type"] in PANEL_TYPES, panel["title"]
         pos = panel["gridPos"]
@@ -87,7 +87,7 @@ def test_dashboard_json_model_is_well_formed(name: str, board: dict) -> None:
         mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
         assert not cells & mine, f"{panel['title']} overlaps another panel"
         cells |= mine
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}
+        assert panel["datasource"] == PROMETHEUS
         assert CJK.search(panel["title"]) and re.search(r"[A-Za-z]", panel["title"]), panel["title"]
         assert panel["targets"], panel["title"]
         refs = [t["refId"] for t in panel["targets"]]
@@ -106,12 +106,15 @@ def test_dashboard_json_model_is_well_formed(name: str, board: dict) -> None:
 
 @pytest.mark.parametrize(("name", "board"), all_boards(), ids=lambda v: v if isinstance(v, str) else "")
 def test_template_variables_exist_and_are_used(name: str, board: dict) -> None:
-    variables = {v["name"]: v for v in board["templating"]["list"]}
+    first, *queried = board["templating"]["list"]
+    assert first["type"] == "datasource" and first["name"] == "datasource" and first["query"] == "prometheus"
+    assert first["current"]["value"] == "default"  # the organisation's default Prometheus, whatever its uid
+    variables = {v["name"]: v for v in queried}
     assert "contract" in variables
     if "operations" in name or "attainment" in name:
         assert "scope" in variables and variables["scope"]["includeAll"] and variables["scope"]["allValue"] == ".*"
     for v in variables.values():
-        assert set(v) <= VARIABLE_KEYS and v["type"] == "query" and v["datasource"]["uid"] == datasource_uid()
+        assert set(v) <= VARIABLE_KEYS and v["type"] == "query" and v["datasource"] == PROMETHEUS
         assert CJK.search(v["label"]) and re.search(r"[A-Za-z]", v["label"])
         label_values_query(v["query"])
     exprs = [t["expr"] for p in panels(board) for t in p["targets"]]
@@ -120,6 +123,62 @@ def test_template_variables_exist_and_are_used(name: str, board: dict) -> None:
     assert referenced <= set(variables) | BUILTINS, "a query uses an undefined variable"
     for name_ in variables:
         assert any(f"${name_}" in e for e in exprs), f"variable {name_} is used by no panel"
+
+
+def datasources(node: Any) -> Iterator[Any]:
+    """Every `datasource` value anywhere in a dashboard model."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                yield value
+            yield from datasources(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasources(item)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "dashboards").glob("*.json")), ids=lambda p: p.name)
+def test_no_dashboard_names_a_fixed_prometheus_uid(path: Path) -> None:
+    """Imported into a Grafana whose Prometheus has another uid, the dashboards still find it."""
+    board = json.loads(path.read_text(encoding="utf-8"))
+    found = list(datasources(board))
+    assert PROMETHEUS in found
+    assert all(d in (PROMETHEUS, GRAFANA_BUILT_IN) for d in found), f"{path.name}: a datasource named by uid"
+    provisioned = yaml.safe_load((ROOT / "deploy" / "grafana" / "provisioning" / "datasources" /
+                                  "prometheus.yml").read_text())["datasources"]
+    assert any(d["type"] == "prometheus" and d.get("isDefault") for d in provisioned), \
+        "`default` of the datasource variable is the provisioned Prometheus"
+
+
+def tag_queries(board: dict) -> dict[str, list[str]]:
+    """Annotation name -> tags of the dashboard's annotation queries by tag."""
+    return {a["name"]: a["target"]["tags"] for a in board["annotations"]["list"]
+            if a.get("target", {}).get("type") == "tags"}
+
+
+def test_annotation_queries_show_what_grafana_annotate_writes() -> None:
+    """The operations wall and contract attainment show breach annotations of the selected contract (ticket SLAs
+    and attainment also missed tickets): their tags are among those `cckpi grafana annotate` writes."""
+    window = {"breach_id": "c1/ar/q1/2026-10-05T10:00:00+08:00", "kind": "window", "contract": "c1", "term": "ar",
+              "kpi": "answer_rate", "scope": "q1", "window_start": "2026-10-05T10:00:00+08:00",
+              "window_end": "2026-10-05T10:15:00+08:00", "state": "final", "status": "breached", "value": 0.5,
+              "threshold": 0.8, "revision": 1}
+    ticket = {"breach_id": "c1/fr/ticket/T1", "kind": "ticket", "contract": "c1", "term": "fr", "ticket_id": "T1",
+              "deadline": "2026-10-08T09:10:00+08:00"}
+    written_window, written_ticket = (set(a["tags"]) for a in breach_annotations([window, ticket]))
+    boards = build_dashboards(load_contracts(EXAMPLES))
+    expected = {"operations-wall.json": {"违约 Breaches"}, "pipeline-health.json": set(),
+                "contract-attainment.json": {"违约 Breaches", "超时工单 Tickets past deadline"},
+                "ticket-slas.json": {"超时工单 Tickets past deadline"}}
+    assert {name: set(tag_queries(board)) for name, board in boards.items()} == expected
+    for board in boards.values():
+        for name, tags in tag_queries(board).items():
+            wanted = {substitute(t, {"contract": "c1"}) for t in tags}
+            assert "$contract" in tags, "only the selected contract's annotations"
+            assert wanted <= (written_window if "Breaches" in name else written_ticket), name
+            assert not wanted <= (written_ticket if "Breaches" in name else written_window), name
+            other = {substitute(t, {"contract": "c2"}) for t in tags}
+            assert not other <= written_window | written_ticket, "another contract's annotations are not shown"
 
 
 def test_committed_dashboards_are_what_cckpi_dashboards_build_makes(tmp_path: Path,

@@ -140,6 +140,10 @@ class FakeAnnotations:
         self.calls.append(("delete", annotations_id))
         return {"message": "Annotation deleted"}
 
+    def find_annotations(self, **query: Any) -> list[dict[str, Any]]:
+        """An empty Grafana: nothing annotated before this worker (lookups are not recorded)."""
+        return []
+
 
 def test_grafana_sink_annotates_final_breaches_of_the_stream_once_and_removes_revised_ones() -> None:
     api = type("Api", (), {"annotations": FakeAnnotations()})()
