@@ -34,6 +34,8 @@ class WorkerSettings:
     """Post breach lifecycle alerts to this Alertmanager (e.g. http://127.0.0.1:9093)."""
     dashboard_url: str | None = None
     """Grafana dashboard linked from alerts (e.g. http://grafana:3000/d/cckpi-operations)."""
+    broker_wait: float = 30.0
+    """Seconds to wait at start for the broker to answer; then the worker gives up (one line, exit 2)."""
     session_timeout: float = 10.0
     """Seconds before a silent worker's partitions move to another; also bounds a rebalance."""
 
@@ -45,12 +47,3 @@ def span_text(seconds: float) -> str:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
 
-
-def bootstrap_servers(url: str) -> str:
-    """`kafka://h1:9092;h2:9092` or `h1:9092,h2:9092` -> `h1:9092,h2:9092` for Kafka clients."""
-    return url.removeprefix("kafka://").replace(";", ",")
-
-
-def broker_url(url: str) -> str:
-    """The Faust form of a broker address: `kafka://host:port`."""
-    return url if "://" in url else "kafka://" + url

@@ -8,118 +8,94 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from streams.app.emitter import Emitter, RawMessage, Send
 from streams.app.settings import MAX_FUTURE_SECONDS
 from streams.calendar import CalendarUnknownDay
+from streams.core.gauges import waiting_after
+from streams.core.layout import STATE, load_state, state_writes
 from streams.core.processor import Processor
-from streams.core.records import ConflictingDuplicate, DuplicateEvent, Output, UnscopedEvent
+from streams.core.records import Output, UnscopedEvent
 from streams.core.state import ScopeState
 from streams.models.decode import decode_call
+from streams.models.families import CALLS
+from streams.sinks.base import Sinks
 from streams.sinks.metrics import Metrics
+from streams.sinks.wiring import build_sinks
 
 log = logging.getLogger(__name__)
-WAITING_STEP = {"call.offered": 1, "call.answered": -1, "call.abandoned": -1}
-"""How a call event changes the number of calls waiting in its queue."""
 
 
 class Stored(Protocol):
-    """Where states not yet cached are read from: a dict in tests, the changelog store in the worker."""
+    """Where states not yet cached are read from (keys of `streams.core.layout`): a dict in tests, the changelog
+    store in the worker."""
 
     def get(self, key: bytes, default: bytes | None = None, /) -> bytes | None: ...
 
 
 @dataclass
 class BatchResult:
-    """What a batch changed: scope states to persist and messages to produce, in order."""
+    """What a batch changed: scope states (by queue: partition and state) to persist and messages to produce."""
 
     states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
     sends: list[Send] = field(default_factory=list)
 
-    def seen_writes(self) -> list[tuple[bytes, int, bytes | None]]:
-        """New parts of seen event ids: (key in the seen-ids table, partition, value or None to delete)."""
-        writes = []
-        for key, (partition, state) in self.states.items():
-            for part, value in state.seen.take_writes():
-                writes.append((seen_key(key, part), partition, value))
-        return writes
+    def writes(self) -> list[tuple[int, bytes, bytes | None]]:
+        """Store writes of the changed states (see `streams.core.layout`): (partition, key, value or None)."""
+        return [(partition, key, value) for queue, (partition, state) in self.states.items()
+                for key, value in state_writes(calls_clock(queue), state)]
 
 
-def encode_state(partition: int, state: ScopeState) -> bytes:
-    """Table value: the partition (so timers know where the scope lives) and the state."""
-    return partition.to_bytes(4, "big") + state.to_bytes()
-
-
-def decode_state(raw: bytes | None, key: bytes = b"",
-                 load_seen: Callable[[bytes], bytes | None] | None = None) -> tuple[int | None, ScopeState]:
-    """Inverse of encode_state; `load_seen` reads the seen-ids table for the scope `key`."""
-    if not raw:
-        return None, ScopeState()
-    loader = None if load_seen is None else (lambda part: load_seen(seen_key(key, part)))
-    return int.from_bytes(raw[:4], "big"), ScopeState.from_bytes(raw[4:], loader)
-
-
-def seen_key(scope_key: bytes, part: str) -> bytes:
-    """Key of one stored part of a scope's seen event ids (`<hour>.<part>`, see `SeenIds`)."""
-    return scope_key + b"@" + part.encode()
-
-
-def report_rejected(out: Emitter, sends: list[Send], outputs: list[Output], msg: RawMessage | None) -> None:
-    """What `Emitter.emit` leaves to the shells: a conflicting duplicate goes to the dead letters (and
-    `cckpi_events_conflicting_duplicate_total`), an event outside every scope counts in
-    `cckpi_events_unscoped_total` by family only."""
-    for o in outputs:
-        if isinstance(o, ConflictingDuplicate):
-            out.metrics.conflicting_duplicates.inc()
-            if msg is not None:
-                out.dead_letter(sends, msg, o.reason, "conflicting_duplicate")
-        elif isinstance(o, UnscopedEvent):
-            out.metrics.unscoped.labels(o.family).inc()
+def calls_clock(queue: bytes) -> bytes:
+    """The stored name of a queue's state (`Family.clock`)."""
+    return CALLS.clock(queue.decode()).encode()
 
 
 class StreamShell:
     """Applies consumed batches to scope states through the core, and turns outputs into messages."""
 
     def __init__(self, processor: Processor, metrics: Metrics, idle_after: float,
-                 max_future: float = MAX_FUTURE_SECONDS,
-                 load_seen: Callable[[bytes], bytes | None] | None = None) -> None:
-        self.load_seen = load_seen
+                 max_future: float = MAX_FUTURE_SECONDS, sinks: Sinks | None = None) -> None:
         self.processor = processor
         self.metrics = metrics
         self.idle_after = idle_after
         self.max_future = max_future
-        self.out = Emitter(metrics)
+        self.out = Emitter(metrics, sinks or build_sinks(metrics, processor.terms))
         self.cache: dict[bytes, tuple[int, ScopeState]] = {}
         self.waiting: dict[str, int] = {}
         """Calls waiting per queue, for `cckpi_calls_waiting`."""
         self.waiting_changed: set[str] = set()
 
-    def forget(self) -> None:
-        """Drop cached states (after a rebalance the table is the truth) and the calls-waiting counts."""
-        self.cache.clear()
-        for queue in self.waiting:  # another worker may own the queue now: stop reporting it
-            self.metrics.calls_waiting.remove(queue)
-        self.waiting.clear()
-        self.waiting_changed.clear()
+    def forget(self, partitions: Iterable[int] | None = None) -> None:
+        """Drop the cached states of these partitions (all by default: another worker owns them now, or the store is
+        the truth) and their queues' calls-waiting counts."""
+        gone = None if partitions is None else set(partitions)
+        for queue in [q for q, (p, _) in self.cache.items() if gone is None or p in gone]:
+            del self.cache[queue]
+            name = queue.decode()
+            if self.waiting.pop(name, None) is not None:  # another worker may own the queue now: stop reporting it
+                self.metrics.calls_waiting.remove(name)
+            self.waiting_changed.discard(name)
 
-    def warm(self, partition: int, stored: Iterable[tuple[bytes, bytes]]) -> None:
+    def warm(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]]) -> None:
         """Decode a partition's stored states into the cache now (with their seen ids, which need not stay
         in memory as stored bytes afterwards)."""
-        for key, raw in stored:
-            if key not in self.cache:
-                self.cache[key] = (partition, decode_state(raw, key, self.load_seen)[1])
+        entries = dict(stored)
+        for key in entries:
+            queue = _queue(key)
+            if queue is not None and queue not in self.cache:
+                self.cache[queue] = (partition, load_state(key.removeprefix(STATE), entries.get))
 
     def _count_waiting(self, queue: str, kind: str, outputs: list[Output]) -> None:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
         only (approximate after a restart or rebalance), never below 0; a duplicate event changes nothing."""
-        step = WAITING_STEP.get(kind)
-        if step is None or (outputs and any(isinstance(o, DuplicateEvent | ConflictingDuplicate) for o in outputs)):
-            return
-        self.waiting[queue] = max(0, self.waiting.get(queue, 0) + step)
-        self.waiting_changed.add(queue)
+        waiting = waiting_after(self.waiting.get(queue, 0), kind, outputs)
+        if waiting is not None:
+            self.waiting[queue] = waiting
+            self.waiting_changed.add(queue)
 
     def _publish_counts(self) -> None:
         """Metrics kept per batch rather than per event: events by type, calls waiting per queue."""
@@ -131,8 +107,7 @@ class StreamShell:
     def _state(self, key: bytes, partition: int, load: Stored) -> ScopeState:
         cached = self.cache.get(key)
         if cached is None:
-            _, state = decode_state(load.get(key), key, self.load_seen)
-            cached = self.cache[key] = (partition, state)
+            cached = self.cache[key] = (partition, load_state(calls_clock(key), load.get))
         return cached[1]
 
     def on_batch(self, messages: Sequence[RawMessage], stored: Stored,
@@ -160,7 +135,7 @@ class StreamShell:
                                  "so all events of a queue land in one partition", "wrong_key")
             return
         if not self.processor.in_scope(event, "calls"):  # no state, no series: only a count
-            report_rejected(self.out, result.sends, [UnscopedEvent("calls", event.event_id)], msg)
+            self.out.emit(result.sends, [UnscopedEvent("calls", event.event_id)], msg)
             return
         state = self._state(expected, msg.partition, stored)
         try:
@@ -170,26 +145,20 @@ class StreamShell:
             return
         result.states[expected] = (msg.partition, state)
         self.out.emit(result.sends, outputs, msg)
-        report_rejected(self.out, result.sends, outputs, msg)
         self._count_waiting(event.queue, event.type, outputs)
 
     def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:
-        """Let quiet scopes of a partition close their windows by the wall clock."""
+        """Let quiet scopes of a partition (its stored entries, plus cached states) close windows by the wall clock."""
         now = time.time() if wall_now is None else wall_now
+        self.warm(partition, stored)
         result = BatchResult()
-        for key, raw in stored:
-            cached = self.cache.get(key)
-            if cached is None:
-                part, state = decode_state(raw, key, self.load_seen)
-                if part is None:
-                    continue
-                cached = self.cache[key] = (part, state)
+        for queue, cached in self.cache.items():
             if cached[0] != partition:
                 continue
-            outputs = self.processor.idle(cached[1], key.decode(), now, self.idle_after)
+            outputs = self.processor.idle(cached[1], queue.decode(), now, self.idle_after)
             if outputs:
-                result.states[key] = cached
+                result.states[queue] = cached
                 self.out.emit(result.sends, outputs, None)
         self._update_current(result.states)
         return result
@@ -197,3 +166,9 @@ class StreamShell:
     def _update_current(self, states: dict[bytes, tuple[int, ScopeState]]) -> None:
         for key, (_, state) in states.items():
             self.out.publish_current(self.processor, key.decode(), state)
+
+
+def _queue(key: bytes) -> bytes | None:
+    """The queue of a stored calls state entry (`state:calls:<queue>`), None for other entries."""
+    prefix = STATE + CALLS.name.encode() + b":"
+    return key[len(prefix):] if key.startswith(prefix) else None

@@ -7,10 +7,12 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from streams.app.settings import MAX_FUTURE_SECONDS, WorkerSettings, broker_url, span_text
-from streams.cli.common import Broker, ContractFiles, contracts_or_exit
+from streams.app.settings import MAX_FUTURE_SECONDS, WorkerSettings, span_text
+from streams.cli.common import contracts_or_exit
 from streams.cli.credentials import ALERTMANAGER_AUTH_HELP, ALERTMANAGER_ENV, credentials_or_exit
+from streams.cli.options import Broker, ContractFiles
 from streams.contracts.model import Contract, parse_duration
+from streams.kafka_io.connect import broker_url
 
 
 def worker(
@@ -35,6 +37,8 @@ def worker(
         help="Local state directory (default: $XDG_CACHE_HOME/cckpi/faust, else ~/.cache/cckpi/faust).",
         show_default=False)] = None,
     log_level: Annotated[str, typer.Option(help="Log level of the worker.")] = "warning",
+    broker_wait: Annotated[float, typer.Option(
+        help="Seconds to wait at start for the broker to answer; then one line and exit 2.")] = 30.0,
 ) -> None:
     """Consume call events, keep event-time windows, emit window results, breaches and metrics.
 
@@ -64,7 +68,7 @@ def worker(
                               metrics_port=metrics_port, metrics_addr=metrics_addr, idle_after=idle_after,
                               max_future=checked_tolerance(max_future, max_future_days, contracts),
                               alertmanager_url=alertmanager_url, dashboard_url=dashboard_url,
-                              datadir=data_dir, log_level=log_level)
+                              datadir=data_dir, log_level=log_level, broker_wait=broker_wait)
     run_worker(settings, contracts, alert_credentials)
 
 

@@ -1,4 +1,5 @@
-"""The batch path: the same Processor over a finite list of events, flushed at the end."""
+"""The core over one ordered stream of events: `cckpi compute` runs one engine over everything, the stream one per
+source partition, so both give the same records for every family."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ from collections.abc import Iterable
 
 from streams.calendar import CalendarUnknownDay
 from streams.core.dedupe import content_digest
-from streams.core.processor import Processor, event_family
+from streams.core.processor import Processor
 from streams.core.records import Output, RejectedEvent, UnscopedEvent
 from streams.core.services import ServiceBook, ServiceTracker
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook, TicketTracker
 from streams.models.events import AgentEventBase, CallEventBase, Event, ServiceDown, ServiceUp, TicketEventBase
+from streams.models.families import WHOLE, family_of, scope_of
 
-WHOLE = "all"
-"""The scope of ticket, survey and availability terms: everything the term's filters let through."""
+__all__ = ["WHOLE", "Engine", "compute"]
 
 
 class Engine:
     """All KPIs of a set of terms over one ordered stream of events: calls per queue, tickets, surveys and
-    availability each with their own clock. Used by `cckpi compute`; the stream runs the same parts per key."""
+    availability each with their own clock (states keyed by `Family.clock`). `dirty` names the states changed
+    since the caller last drained it (the stream persists only those)."""
 
     def __init__(self, terms: TermIndex) -> None:
         self.processor = Processor(terms)
@@ -29,20 +31,38 @@ class Engine:
         self.states: dict[str, ScopeState] = {}
         self.ticket_book = TicketBook()
         self.service_book = ServiceBook()
+        self.dirty: set[str] = set()
 
-    def ingest(self, event: Event, wall_now: float = 0.0) -> list[Output]:
+    def state(self, clock: str) -> ScopeState:
+        """The state of a clock, created empty on first use."""
+        state = self.states.get(clock)
+        if state is None:
+            state = self.states[clock] = ScopeState()
+        return state
+
+    def ingest(self, event: Event, wall_now: float = 0.0, position: int | None = None) -> list[Output]:
         """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day.
-        An event outside every contract's scope changes no state (`UnscopedEvent`)."""
+        An event outside every contract's scope changes no state (`UnscopedEvent`). `position`: the message's
+        offset in its partition (a message at or before its state's applied position changes nothing)."""
         p = self.processor
-        source = event_family(event)
-        if not p.in_scope(event, source):
-            return [UnscopedEvent(source, event.event_id)]
-        if isinstance(event, CallEventBase | AgentEventBase):
-            state = self.states.setdefault("calls:" + event.queue, ScopeState())
-            return p.ingest(state, event.queue, event, wall_now)
-        if source == "surveys":
-            return p.ingest(self.states.setdefault("surveys", ScopeState()), WHOLE, event, wall_now)
-        state = self.states.setdefault(source, ScopeState())
+        family = family_of(event)
+        if not p.in_scope(event, family.name):
+            return [UnscopedEvent(family.name, event.event_id)]
+        scope = family.scope(event)
+        clock = family.clock(scope)
+        state = self.state(clock)
+        if isinstance(event, CallEventBase | AgentEventBase) or family.name == "surveys":
+            out = p.ingest(state, scope, event, wall_now, position)
+        else:
+            if position is not None and position <= state.applied:
+                return []
+            out = self._ingest_tracked(state, event, wall_now, position)
+        self.dirty.add(clock)
+        return out
+
+    def _ingest_tracked(self, state: ScopeState, event: Event, wall_now: float, position: int | None) -> list[Output]:
+        """Tickets and availability: contributions come from a tracker of each ticket's or service's life."""
+        p = self.processor
         digest = content_digest(event)
         repeated = p.repeated(state, WHOLE, event, digest)
         if repeated is not None:
@@ -53,14 +73,14 @@ class Engine:
             contributions = self.services.on_event(self.service_book, event)
         else:
             contributions = p.contributions(WHOLE, event)
-        p.remember(state, event, digest)
+        p.remember(state, event, digest, position)
         out = p.ingest_contributions(state, WHOLE, event, contributions, wall_now)
-        return out + self._expire_tickets(source, state)
+        return out + self._expire_tickets(family_of(event).name, state)
 
-    def _expire_tickets(self, source: str, state: ScopeState) -> list[Output]:
+    def _expire_tickets(self, clock: str, state: ScopeState) -> list[Output]:
         """Settle ticket clocks the watermark has passed; report each miss as a ticket-level breach."""
         out: list[Output] = []
-        if source == "tickets":
+        if clock == "tickets":
             for c in self.tickets.expire(self.ticket_book, state.watermark):
                 out.extend(self.processor.apply(state, WHOLE, c, f"deadline:{c.term.key}", state.watermark))
         out.extend(self.ticket_book.missed)
@@ -68,23 +88,22 @@ class Engine:
         return out
 
     def idle(self, wall_now: float, idle_after: float) -> list[Output]:
-        """Advance quiet sources with the wall clock (deadlines fire without a later event)."""
+        """Advance quiet clocks with the wall clock (deadlines fire without a later event)."""
         out: list[Output] = []
-        for key, state in self.states.items():
-            out.extend(self.processor.idle(state, _scope(key), wall_now, idle_after))
-            out.extend(self._expire_tickets(key, state))
+        for clock, state in self.states.items():
+            moved = self.processor.idle(state, scope_of(clock), wall_now, idle_after)
+            moved += self._expire_tickets(clock, state)
+            if moved:
+                self.dirty.add(clock)
+            out += moved
         return out
 
     def flush(self) -> list[Output]:
         """Close every window whose outcome is known; windows still waiting for open tickets stay open."""
         out: list[Output] = []
-        for key, state in self.states.items():
-            out.extend(self.processor.flush(state, _scope(key)))
+        for clock, state in self.states.items():
+            out.extend(self.processor.flush(state, scope_of(clock)))
         return out
-
-
-def _scope(state_key: str) -> str:
-    return state_key.removeprefix("calls:") if state_key.startswith("calls:") else WHOLE
 
 
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:

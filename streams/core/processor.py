@@ -28,19 +28,16 @@ from streams.core.records import (
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
-from streams.models.events import AgentEventBase, CallEventBase, Event, SurveySubmitted, TicketEventBase
+from streams.models.events import AgentEventBase, CallEventBase, Event
+from streams.models.families import family_of
 
 NAMED_BY = {"calls": "queue", "surveys": "queue", "availability": "service"}
 """The field of an event that a contract's scope names, per family (tickets are scoped by their terms' filters)."""
 
 
 def event_family(event: Event) -> str:
-    """calls (call and agent events), tickets, surveys or availability."""
-    if isinstance(event, CallEventBase | AgentEventBase):
-        return "calls"
-    if isinstance(event, TicketEventBase):
-        return "tickets"
-    return "surveys" if isinstance(event, SurveySubmitted) else "availability"
+    """calls (call and agent events), tickets, surveys or availability (see `streams.models.families`)."""
+    return family_of(event).name
 
 
 class Processor:
@@ -92,7 +89,7 @@ class Processor:
             elif isinstance(event, CallEventBase):
                 terms = self.terms.for_queue(scope)
             else:
-                terms = self.terms.for_source("surveys" if isinstance(event, SurveySubmitted) else "availability")
+                terms = self.terms.for_source(event_family(event))
             found = self._relevant[key] = tuple(
                 t for t in terms if t.kind.contribute is not None and kind in t.kind.events)
         return found

@@ -10,8 +10,6 @@ ESCALATIONS = "cckpi.escalations"
 """Escalation rights reached (e.g. 3 breaches in a quarter), keyed by escalation id; written by `cckpi ledger`."""
 DEAD_LETTER = "cckpi.dead-letter"
 """Messages that could not be used, with the reason."""
-TICKS = "cckpi.ticks"
-"""Internal: per-partition clock ticks that let quiet scopes close their windows."""
 
 OUTPUTS = (KPI_WINDOWS, BREACHES, DEAD_LETTER)
 TICKETS = "cckpi.tickets"
@@ -26,5 +24,3 @@ EVENT_TOPICS = (CALLS, TICKETS, SURVEYS, AVAILABILITY)
 
 SINGLE_PARTITION = frozenset({TICKETS, SURVEYS, AVAILABILITY})
 """Low-volume topics with one partition, so one worker sees each source in order (see `app/low_volume.py`)."""
-LOW_VOLUME_TICKS = "cckpi.low-volume-ticks"
-"""Internal: clock ticks for the low-volume sources (ticket deadlines fire without a later event)."""

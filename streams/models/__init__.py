@@ -27,8 +27,8 @@ from streams.models.events import (
     TicketReopened,
     TicketResolved,
     TicketUpdated,
-    routing_key,
 )
+from streams.models.families import routing_key
 from streams.models.schema import event_schema, event_schemas
 
 __all__ = [

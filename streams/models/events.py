@@ -341,16 +341,3 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
                   ServiceUp, ServiceProbe)
 }
 
-
-def routing_key(event: Event) -> str:
-    """The partition key of an event: the queue for calls and agents, the ticket for tickets, the service for probes.
-
-    All events sharing a key are processed in order by one worker, which owns that key's state.
-    """
-    if isinstance(event, CallEventBase | AgentEventBase):
-        return event.queue
-    if isinstance(event, TicketEventBase):
-        return event.ticket_id
-    if isinstance(event, SurveySubmitted):
-        return event.queue or event.survey_id
-    return event.service

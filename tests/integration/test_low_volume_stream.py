@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.app.admin import ensure_topics
 from streams.contracts import parse_contract
 from streams.core import WindowResult, compile_terms, compute
+from streams.kafka_io.admin import ensure_topics
 from streams.models import encode_event
 from streams.sim.producer import topic_for
 from tests.integration.support import consume_until, metric, produce, worker_process

@@ -117,7 +117,7 @@ def test_oversized_messages_are_dead_lettered_bounded_and_the_partition_moves_on
         dead = asyncio.run(read_raw(bootstrap, topics.DEAD_LETTER, len(bad), 60))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            committed, ends = asyncio.run(offsets(bootstrap, f"{APP_ID}-calls"))
+            committed, ends = asyncio.run(offsets(bootstrap, f"{APP_ID}-sources"))
             if committed == {p: end for p, end in ends.items() if end}:
                 break
             time.sleep(0.5)

@@ -9,11 +9,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.app import topics
 from streams.app.emitter import RawMessage
 from streams.app.shell import StreamShell
 from streams.contracts import ContractError, parse_contract
 from streams.core import Processor
+from streams.kafka_io import topics
 from streams.models import InvalidEvent, decode_event, encode_event
 from streams.sinks import Metrics
 from tests.helpers import CONTRACT, abandoned, answered, at, terms

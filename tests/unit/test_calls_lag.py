@@ -7,11 +7,11 @@ import asyncio
 
 from aiokafka import TopicPartition
 
-from streams.app import topics
-from streams.app.calls import CallsLoop
+from streams.app.loop import SourceLoop
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
 from streams.core import Processor
+from streams.kafka_io import topics
 from streams.sinks import Metrics
 from tests.helpers import terms
 
@@ -31,9 +31,10 @@ class FetchedNotCommitted:
 
 def test_lag_is_what_is_not_committed_yet() -> None:
     metrics = Metrics()
-    loop = CallsLoop(WorkerSettings(), StreamShell(Processor(terms()), metrics, idle_after=10), metrics)
+    loop = SourceLoop(WorkerSettings(), StreamShell(Processor(terms()), metrics, idle_after=10),
+                      lambda: None, metrics)  # type: ignore[arg-type, return-value]
     loop.consumer = FetchedNotCommitted()  # type: ignore[assignment]
-    loop.owned = {0, 1}
+    loop.owned = {(topics.CALLS, 0), (topics.CALLS, 1)}
     asyncio.run(loop.report_lag())
     lag = {p: metrics.registry.get_sample_value("cckpi_consumer_lag_messages", {"topic": topics.CALLS,
                                                                                 "partition": str(p)})

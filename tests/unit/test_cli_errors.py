@@ -36,6 +36,8 @@ def bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
     no_calendar = ["-c", DEMO, "--start", "2026-11-23T10:00:00+08:00"]
     return {
         "worker": ["worker", "-c", MISSING],
+        "worker (broker unreachable)": ["worker", "-c", DEMO, "--broker", broker, "--broker-wait", "1",
+                                        "--data-dir", str(tmp_path / "w")],
         "simulate": ["simulate", "-c", MISSING],
         "compute (missing events file)": ["compute", "-c", DEMO, "--events", MISSING],
         "compute (events file is a directory)": ["compute", "-c", DEMO, "--events", str(tmp_path)],

@@ -13,12 +13,12 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.app import topics
 from streams.app.emitter import RawMessage
 from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import StreamShell
 from streams.contracts import parse_contract
 from streams.core import Processor, compile_terms
+from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.sinks import Metrics, dead_letter_message
 from streams.sinks.records import DEAD_LETTER_MAX_BYTES, KEY_EXCERPT_BYTES, TEXT_CHARS, VALUE_EXCERPT_BYTES

@@ -9,13 +9,13 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from streams.app import topics
 from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import StreamShell
 from streams.cli.main import app
 from streams.contracts import parse_contract
 from streams.core import BreachUpdate, Processor, TicketMissed, WindowResult, compile_terms, compute
 from streams.core.records import OutsideContract, RejectedEvent
+from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.models.events import TicketCreated, TicketFirstResponse
 from streams.sinks import Metrics

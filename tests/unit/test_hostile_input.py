@@ -10,11 +10,10 @@ import pytest
 from prometheus_client import generate_latest
 from typer.testing import CliRunner
 
-from streams.app import topics
 from streams.app.emitter import RawMessage
 from streams.app.low_volume import LowVolumeShell
 from streams.app.settings import MAX_FUTURE_SECONDS
-from streams.app.shell import BatchResult, StreamShell, encode_state
+from streams.app.shell import BatchResult, StreamShell
 from streams.cli.main import app
 from streams.cli.worker import checked_tolerance, future_tolerance
 from streams.contracts import parse_contract
@@ -22,6 +21,7 @@ from streams.core import Processor, ScopeState, WindowResult, compile_terms, com
 from streams.core.batch import Engine
 from streams.core.dedupe import UNKNOWN_DIGEST, SeenIds, content_digest
 from streams.core.records import ConflictingDuplicate, DuplicateEvent, UnscopedEvent
+from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.models.events import AgentReady, ServiceDown, ServiceUp, SurveySubmitted, TicketCreated
 from streams.sinks import Metrics
@@ -129,6 +129,8 @@ def test_an_id_counts_once_whatever_time_a_copy_carries_in_stream_and_batch() ->
     assert [d["kind"] for d in dead] == ["conflicting_duplicate"] * 3
     assert [d["offset"] for d in dead] == [3, 4, 5]
     assert first[0].event_id in dead[0]["reason"] and "digest" in dead[0]["reason"]
+    assert [d["event_id"] for d in dead] == [e.event_id for e in first]
+    assert all(len(d["first_digest"]) == len(d["digest"]) == 8 and d["first_digest"] != d["digest"] for d in dead)
     assert sample(s.metrics, "cckpi_events_conflicting_duplicate_total") == 3
     assert sample(s.metrics, "cckpi_dead_letters_total", reason="conflicting_duplicate") == 3
 
@@ -149,11 +151,10 @@ def test_conflicts_are_recognised_after_a_restart_from_the_changelogs() -> None:
     first = StreamShell(Processor(terms()), Metrics(), idle_after=60)
     events = [answered(at("10:01")), abandoned(at("10:02"))]
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={}, wall_now=WALL)
-    seen_table = {key: value for key, _p, value in result.seen_writes() if value is not None}
-    state_table = {key: encode_state(*pair) for key, pair in result.states.items()}
-    second = StreamShell(Processor(terms()), Metrics(), idle_after=60, load_seen=seen_table.get)
+    table = {key: value for _p, key, value in result.writes() if value is not None}  # seen ids and states
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=60)
     again = [_resent(events[0]), _resent(events[1], occurred_at=events[1].occurred_at + timedelta(hours=1))]
-    result = second.on_batch([msg(e, 2 + i) for i, e in enumerate(again)], stored=state_table, wall_now=WALL)
+    result = second.on_batch([msg(e, 2 + i) for i, e in enumerate(again)], stored=table, wall_now=WALL)
     assert [d["kind"] for d in sent(result, topics.DEAD_LETTER)] == ["conflicting_duplicate"]
     assert sample(second.metrics, "cckpi_events_duplicate_total") == 1
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import orjson
 
-from streams.app import topics
 from streams.app.emitter import RawMessage
 from streams.app.low_volume import LowVolumeShell
 from streams.contracts import parse_contract
 from streams.core import WindowResult, compile_terms, compute
+from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.models.events import ServiceDown, ServiceUp, SurveySubmitted, TicketCreated, TicketFirstResponse
 from streams.sinks import Metrics
@@ -21,8 +21,8 @@ TOPIC = {TicketCreated: topics.TICKETS, TicketFirstResponse: topics.TICKETS, Sur
          ServiceDown: topics.AVAILABILITY, ServiceUp: topics.AVAILABILITY}
 
 
-def messages(events: list) -> list[RawMessage]:
-    return [RawMessage(b"k", encode_event(e), TOPIC[type(e)], 0, i) for i, e in enumerate(events)]
+def messages(events: list, first: int = 0) -> list[RawMessage]:
+    return [RawMessage(b"k", encode_event(e), TOPIC[type(e)], 0, i) for i, e in enumerate(events, first)]
 
 
 def scenario() -> list:
@@ -58,7 +58,7 @@ def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
                                 if isinstance(w, WindowResult) and w.closed_by != "end_of_input"))
     table: dict[bytes, bytes] = {}
     out = run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[:5]))
-    out += run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[5:]))  # a new worker
+    out += run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[5:], 5))  # a new worker
     got = sorted(str((r["key"], r["revision"], r["numerator"], r["denominator"]))
                  for r in out if r["out"] == topics.KPI_WINDOWS)
     assert got == expected and len(got) >= 4

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import orjson
 
-from streams.app import topics
-from streams.app.shell import RawMessage, StreamShell, decode_state, encode_state
+from streams.app.shell import BatchResult, RawMessage, StreamShell
 from streams.core import Processor
 from streams.core.dedupe import SeenIds
+from streams.core.layout import SEEN, load_state, state_key
+from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.sinks import Metrics
 from tests.helpers import abandoned, answered, at, offered, terms
@@ -21,6 +22,11 @@ def msg(event: object, offset: int, key: bytes | None = None, partition: int = 0
 
 def shell() -> StreamShell:
     return StreamShell(Processor(terms()), Metrics(), idle_after=5)
+
+
+def stored(result: BatchResult) -> dict[bytes, bytes]:
+    """The store's entries after a batch's writes (the key layout of `streams.core.layout`)."""
+    return {key: value for _partition, key, value in result.writes() if value is not None}
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float:
@@ -51,16 +57,16 @@ def test_batch_emits_window_breach_and_dead_letters() -> None:
     assert sample(s.metrics, "cckpi_answer_rate_ratio", contract="t", term="ar", scope="q1",
                   window="last_closed") == 1 / 3
     partition, state = result.states[b"q1"]
-    restored = decode_state(encode_state(partition, state))[1]
+    restored = load_state(b"calls:q1", stored(result).get)
     assert partition == 0 and restored.windows == state.windows
 
 
 def test_state_is_loaded_from_the_table_when_not_cached() -> None:
     first = shell()
     result = first.on_batch([msg(answered(at("10:01")), 0), msg(answered(at("10:02")), 1)], stored={})
-    stored = {b"q1": encode_state(*result.states[b"q1"])}
+    table = stored(result)
     second = shell()  # a new worker after a rebalance
-    result = second.on_batch([msg(abandoned(at("10:03")), 2), msg(offered(at("10:30")), 3)], stored=stored)
+    result = second.on_batch([msg(abandoned(at("10:03")), 2), msg(offered(at("10:30")), 3)], stored=table)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert (window["numerator"], window["denominator"]) == (2, 3)
 
@@ -69,7 +75,7 @@ def test_tick_closes_quiet_scopes_of_its_partition_only() -> None:
     s, wall = shell(), at("10:14").timestamp()
     r1 = s.on_batch([msg(answered(at("10:14")), 0, partition=0)], stored={}, wall_now=wall)
     r2 = s.on_batch([msg(answered(at("10:14"), queue="q2"), 0, partition=1)], stored={}, wall_now=wall)
-    table = [(b"q1", encode_state(*r1.states[b"q1"])), (b"q2", encode_state(*r2.states[b"q2"]))]
+    table = [*stored(r1).items(), *stored(r2).items()]
     assert s.on_tick(0, table, wall_now=wall + 3).sends == []  # not idle long enough
     result = s.on_tick(0, table, wall_now=wall + 200)
     scopes = {orjson.loads(v)["scope"] for t, _k, v in result.sends if t == topics.KPI_WINDOWS}
@@ -123,13 +129,13 @@ def test_duplicates_are_recognised_by_a_new_worker_from_stored_state() -> None:
     first = shell()
     events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
-    seen_table = {key: value for key, _partition, value in result.seen_writes() if value is not None}
-    state_table = {key: encode_state(*pair) for key, pair in result.states.items()}
-    assert list(seen_table) == [b"q1@" + str(int(at("10:00").timestamp())).encode() + b".0"]
+    table = stored(result)
+    seen_table = [key for key in table if key.startswith(SEEN)]
+    assert seen_table == [b"seen:calls:q1@" + str(int(at("10:00").timestamp())).encode() + b".0"]
 
-    second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen=seen_table.get)  # after a restart
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=5)  # after a restart
     replayed = [msg(e, 3 + i) for i, e in enumerate([*events[1:], offered(at("10:30"))])]  # re-sent: new offsets
-    result = second.on_batch(replayed, stored=state_table)
+    result = second.on_batch(replayed, stored=table)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert (window["numerator"], window["denominator"]) == (2, 3)  # not 3/5
     assert sample(second.metrics, "cckpi_events_duplicate_total") == 2
@@ -155,9 +161,9 @@ def test_a_message_delivered_again_after_a_crash_is_skipped_by_its_offset() -> N
     first = shell()
     events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
-    state_table = {key: encode_state(*pair) for key, pair in result.states.items()}
+    state_table = {key: value for key, value in stored(result).items() if not key.startswith(SEEN)}
     # the seen ids were never written (the crash came first); the state, with its applied offset, was
-    second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen={}.get)
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=5)
     redelivered = [msg(e, i) for i, e in enumerate(events)] + [msg(offered(at("10:30")), 3)]
     result = second.on_batch(redelivered, stored=state_table)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
@@ -168,15 +174,15 @@ def test_ids_stored_past_the_applied_offset_were_never_applied() -> None:
     first = shell()
     events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
-    seen_table = {key: value for key, _p, value in result.seen_writes() if value is not None}
-    partition, state = result.states[b"q1"]
+    _partition, state = result.states[b"q1"]
+    seen_table = {key: value for key, value in stored(result).items() if key.startswith(SEEN)}
     state.applied = 0  # the state that survived the crash had applied only the first message
     state.windows.clear()
     state.seen = SeenIds()
     for agg_event in events[:1]:
         first.processor.ingest(state, "q1", agg_event, 0.0)
-    stale = {b"q1": encode_state(partition, state)}
-    second = StreamShell(Processor(terms()), Metrics(), idle_after=5, load_seen=seen_table.get)
+    stale = {**seen_table, state_key(b"calls:q1"): state.to_bytes()}
+    second = StreamShell(Processor(terms()), Metrics(), idle_after=5)
     result = second.on_batch([msg(e, i) for i, e in enumerate(events)] + [msg(offered(at("10:30")), 3)],
                              stored=stale)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from streams.app import topics
 from streams.cli.main import app
 from streams.contracts import parse_contract
+from streams.kafka_io import topics
 from streams.ledger import build_ledger
 from streams.report import build_statement, parse_period
 from streams.report.csv_files import write_csv

@@ -1,0 +1,282 @@
+"""The one source loop: every event family through one aiokafka consumer, one changelog-backed store and one
+commit protocol.
+
+The consumer reads all four event topics (`cckpi.calls` keyed by queue over many partitions; tickets, surveys and
+availability on one partition each, so one worker holds each of those families' clock). Each fetch goes through the
+shells of the pure core (`StreamShell` for the calls partitions, one `LowVolumeShell` per low-volume partition), and
+per batch: the outputs are produced, each changed state is written once to its source's changelog, the broker has
+both, and only then are the offsets committed, per (topic, partition). Rebalances wait for the batch in hand, drop
+revoked partitions' state and restore newly assigned ones from the changelog before their first message is
+processed, so a takeover continues from exactly the committed state. The loop's own timer lets every owned
+partition's quiet clocks move with the wall clock (windows close, ticket deadlines fire without a later event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from streams.app.emitter import RawMessage, Send
+from streams.app.low_volume import LowVolumeShell
+from streams.app.settings import WorkerSettings
+from streams.app.shell import StreamShell
+from streams.core.layout import read_once
+from streams.kafka_io import topics
+from streams.kafka_io.admin import ensure_changelog, ensure_topics
+from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.store import ChangelogStore, Source
+from streams.models.families import CALLS, FAMILIES
+from streams.sinks.metrics import Metrics
+
+log = logging.getLogger(__name__)
+Writes = list[tuple[Source, bytes, bytes | None]]
+"""Store writes of a batch: (source partition, key, value or None to delete)."""
+
+
+class SourceLoop:
+    """Consumes every event topic in batches for one worker process; `run` until cancelled."""
+
+    def __init__(self, settings: WorkerSettings, shell: StreamShell, low_volume: Callable[[], LowVolumeShell],
+                 metrics: Metrics) -> None:
+        self.settings = settings
+        self.shell = shell
+        """The calls partitions' shell (states cached per queue)."""
+        self.low_volume = low_volume
+        """Makes the shell of one low-volume partition (its own engine) when the partition is assigned."""
+        self.low: dict[Source, LowVolumeShell] = {}
+        self.metrics = metrics
+        self.bootstrap = bootstrap_servers(settings.broker)
+        self.group = f"{settings.app_id}-sources"
+        """The consumer group of every source topic (a new name with the one state layout: a worker upgraded from
+        the layout of `<app-id>-calls` starts from the retained events, never from old offsets with no state)."""
+        self.readiness: tuple[bool, str] = (False, "starting")
+        """What /readyz says: ready once the group is joined and every assigned partition restored (read from the
+        metrics thread: replaced whole, never mutated)."""
+        self.owned: set[Source] = set()
+        """Source partitions assigned to this worker whose state is restored: only their messages are processed."""
+        self.lock = asyncio.Lock()
+        """Held while a batch or tick is applied, so a rebalance waits for it to be committed."""
+        self.consumer: AIOKafkaConsumer | None = None
+        self.store: ChangelogStore | None = None
+        self.lagging: set[Source] = set()
+
+    def changelog(self, topic: str) -> str:
+        """The compacted changelog of a source topic's state."""
+        return f"{self.settings.app_id}-{topic}-changelog"
+
+    async def run(self) -> None:
+        """Join the group and process batches until cancelled; leaves the group cleanly on the way out."""
+        s = self.settings
+        await ensure_topics(self.bootstrap, (*topics.OUTPUTS, *topics.EVENT_TOPICS), s.partitions)
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5,
+                                    max_batch_size=1 << 20, max_request_size=16 << 20)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=s.batch_max, fetch_max_bytes=64 << 20,
+            max_partition_fetch_bytes=16 << 20, session_timeout_ms=int(s.session_timeout * 1000),
+            rebalance_timeout_ms=int(s.session_timeout * 1000),
+            heartbeat_interval_ms=int(min(3.0, s.session_timeout / 3) * 1000))
+        self.store = ChangelogStore(self.changelog, producer, read_once)
+        try:
+            await producer.start()
+            for family in FAMILIES:  # each changelog has its source's partition count
+                partitions = len(await producer.partitions_for(family.topic))
+                await ensure_changelog(self.bootstrap, self.changelog(family.topic), partitions)
+            await consumer.start()
+            self.consumer = consumer
+            consumer.subscribe([f.topic for f in FAMILIES], listener=_Listener(self))
+            self.readiness = (False, f"joining consumer group {self.group}")
+            gc.collect()
+            gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
+            await self._loop(consumer)
+        finally:
+            self.readiness = (False, "not connected to Kafka (the source loop restarts)")
+            self.consumer = None
+            self.owned.clear()
+            self.low.clear()
+            with contextlib.suppress(Exception):
+                await consumer.stop()  # leave the group now: the others take over without waiting for a timeout
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        next_tick = time.monotonic() + self.settings.tick_interval
+        timeout_ms = int(self.settings.batch_within * 1000)
+        while True:
+            fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.batch_max)
+            if fetched:
+                await self.on_fetch(fetched)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self.settings.tick_interval
+                await self.on_tick()
+
+    async def on_fetch(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Process one fetch (all partitions' messages, each partition in order) and commit it."""
+        consumed = time.monotonic()
+        async with self.lock:
+            mine = {tp: batch for tp, batch in fetched.items() if (tp.topic, tp.partition) in self.owned and batch}
+            if not mine:
+                return
+            with self.metrics.batch_seconds.time():
+                sends, writes = self._process(mine)
+                await self._apply(sends, writes, consumed)
+            await self._commit({tp: batch[-1].offset + 1 for tp, batch in mine.items()})
+
+    def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> tuple[list[Send], Writes]:
+        """Run the fetched messages through their shells: the calls partitions together, each other one alone."""
+        sends: list[Send] = []
+        writes: Writes = []
+        calls = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset)
+                 for tp, batch in fetched.items() if tp.topic == CALLS.topic for m in batch]
+        if calls:
+            result = self.shell.on_batch(calls, _Partitioned(self._store()))
+            sends += result.sends
+            writes += [((CALLS.topic, p), key, value) for p, key, value in result.writes()]
+        for tp, batch in fetched.items():
+            source = (tp.topic, tp.partition)
+            low = self.low.get(source)
+            if low is not None:
+                raw = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset) for m in batch]
+                low_writes, low_sends = low.on_batch(raw, self._store().items(source))
+                sends += low_sends
+                writes += [(source, key, value) for key, value in low_writes]
+        return sends, writes
+
+    async def on_tick(self) -> None:
+        """Let quiet clocks of the owned partitions move with the wall clock."""
+        consumed = time.monotonic()
+        async with self.lock:
+            store = self._store()
+            for source in sorted(self.owned):
+                low = self.low.get(source)
+                if low is not None:
+                    low_writes, sends = low.on_tick(store.items(source))
+                    writes: Writes = [(source, key, value) for key, value in low_writes]
+                else:
+                    result = self.shell.on_tick(source[1], store.items(source))
+                    sends, writes = result.sends, [(source, k, v) for _, k, v in result.writes()]
+                if sends or writes:
+                    await self._apply(sends, writes, consumed)
+
+    async def _apply(self, sends: list[Send], writes: Writes, consumed: float) -> None:
+        """Outputs first, then the state that made them, all acknowledged before the caller commits: a crash
+        in between re-derives (and re-sends, idempotently by key) what was lost, never skips it."""
+        store = self._store()
+        pending = [await store.producer.send(name, key=key, value=value) for name, key, value in sends]
+        if pending:
+            await asyncio.gather(*pending)
+        for source, key, value in writes:
+            await store.put(source, key, value)
+        await store.flush()
+        observe_close_delay(self.metrics, sends, consumed)
+
+    def _store(self) -> ChangelogStore:
+        assert self.store is not None, "run() sets the store up"
+        return self.store
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        consumer = self.consumer
+        if consumer is None or not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:  # a rebalance: the new owner skips what is applied
+            log.info("offsets not committed (%r); the state's applied offsets keep re-delivery exact", exc)
+
+    async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        """Wait for the batch in hand, then forget the revoked partitions."""
+        async with self.lock:
+            self.readiness = (False, "rebalancing")
+            gone = {(tp.topic, tp.partition) for tp in revoked} & self.owned
+            self.owned -= gone
+            self._store().drop(gone)
+            for source in gone:
+                self.low.pop(source, None)
+            self.shell.forget(p for topic, p in gone if topic == CALLS.topic)
+            for topic, partition in gone & self.lagging:
+                self.metrics.consumer_lag.remove(topic, str(partition))
+            self.lagging -= gone
+
+    async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        """Restore the state of newly assigned partitions from their changelogs before processing them."""
+        async with self.lock:
+            store = self._store()
+            new = {(tp.topic, tp.partition) for tp in assigned} - self.owned
+            for topic in sorted({topic for topic, _ in new}, key=lambda t: (t == CALLS.topic, t)):  # calls last
+                started = time.monotonic()
+                parts = sorted(p for t, p in new if t == topic)
+                read = await store.restore(self.bootstrap, [(topic, p) for p in parts])
+                log.info("restored partitions %s of %s: %d changelog records in %.2f s", parts, topic, read,
+                         time.monotonic() - started)
+            self.owned |= new
+            for source in sorted(new):
+                if source[0] == CALLS.topic:
+                    self.shell.warm(source[1], store.items(source))
+                else:
+                    self.low[source] = low = self.low_volume()
+                    low.load(store.items(source))
+                store.forget_read_once(source)  # the seen ids now live in the loaded states only
+            self.readiness = (True, f"joined {self.group}, {len(self.owned)} source partitions restored")
+
+    async def report_lag(self) -> None:
+        """`cckpi_consumer_lag_messages` of the source partitions this worker owns: highwater minus the committed
+        offset (the fetch position before the first commit), so a batch that is fetched again and again but never
+        committed shows as lag, not as 0."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        for topic, partition in sorted(self.owned):
+            tp = TopicPartition(topic, partition)
+            highwater = consumer.highwater(tp)
+            done = await consumer.committed(tp)
+            if done is None:
+                done = await consumer.position(tp)
+            if highwater is not None and done is not None:
+                self.metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - done))
+                self.lagging.add((topic, partition))
+
+    def tickets(self) -> LowVolumeShell | None:
+        """The shell holding the ticket book, if this worker owns the tickets partition."""
+        return next((low for (topic, _), low in self.low.items() if topic == topics.TICKETS), None)
+
+
+class _Partitioned:
+    """The store as `StreamShell` reads it: a queue's entries live in the calls partition the queue hashes to, which
+    the shell does not know, so every owned calls partition is looked in (keys never move between partitions)."""
+
+    def __init__(self, store: ChangelogStore) -> None:
+        self.store = store
+
+    def get(self, key: bytes, default: bytes | None = None, /) -> bytes | None:
+        for (topic, _), values in self.store.partitions.items():
+            if topic == CALLS.topic and key in values:
+                return values[key]
+        return default
+
+
+class _Listener(ConsumerRebalanceListener):
+    """Hands aiokafka's rebalance callbacks to the loop."""
+
+    def __init__(self, loop: SourceLoop) -> None:
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.loop.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.loop.on_assigned(assigned)
+
+
+def observe_close_delay(metrics: Metrics, sends: Iterable[Send], consumed: float) -> None:
+    """`cckpi_window_close_delay_seconds`: from consuming a batch or tick to having sent the windows it closed."""
+    delay = time.monotonic() - consumed
+    for name, _, _ in sends:
+        if name == topics.KPI_WINDOWS:
+            metrics.close_delay.observe(delay)
