@@ -3,7 +3,7 @@ commit protocol.
 
 The consumer reads all four event topics (`cckpi.calls` keyed by queue over many partitions; tickets, surveys and
 availability on one partition each, so one worker holds each of those families' clock). Each fetch goes through the
-shells of the pure core (`StreamShell` for the calls partitions, one `LowVolumeShell` per low-volume partition), and
+one shell of the pure core (`StreamShell`: one core `Engine` per owned source partition, whatever its family), and
 per batch: the outputs are produced, each changed state is written once to its source's changelog, the broker has
 both, and only then are the offsets committed, per (topic, partition). Rebalances wait for the batch in hand, drop
 revoked partitions' state and restore newly assigned ones from the changelog before their first message is
@@ -18,15 +18,15 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.app.emitter import RawMessage, Send
-from streams.app.low_volume import LowVolumeShell
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
+from streams.core.batch import Engine
 from streams.core.layout import read_once
 from streams.kafka_io import topics
 from streams.kafka_io.admin import ensure_changelog, ensure_topics
@@ -43,14 +43,10 @@ Writes = list[tuple[Source, bytes, bytes | None]]
 class SourceLoop:
     """Consumes every event topic in batches for one worker process; `run` until cancelled."""
 
-    def __init__(self, settings: WorkerSettings, shell: StreamShell, low_volume: Callable[[], LowVolumeShell],
-                 metrics: Metrics) -> None:
+    def __init__(self, settings: WorkerSettings, shell: StreamShell, metrics: Metrics) -> None:
         self.settings = settings
         self.shell = shell
-        """The calls partitions' shell (states cached per queue)."""
-        self.low_volume = low_volume
-        """Makes the shell of one low-volume partition (its own engine) when the partition is assigned."""
-        self.low: dict[Source, LowVolumeShell] = {}
+        """The one shell of every owned source partition (an engine each)."""
         self.metrics = metrics
         self.bootstrap = bootstrap_servers(settings.broker)
         self.group = f"{settings.app_id}-sources"
@@ -100,7 +96,7 @@ class SourceLoop:
             self.readiness = (False, "not connected to Kafka (the source loop restarts)")
             self.consumer = None
             self.owned.clear()
-            self.low.clear()
+            self.shell.forget()
             with contextlib.suppress(Exception):
                 await consumer.stop()  # leave the group now: the others take over without waiting for a timeout
             with contextlib.suppress(Exception):
@@ -130,24 +126,10 @@ class SourceLoop:
             await self._commit({tp: batch[-1].offset + 1 for tp, batch in mine.items()})
 
     def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> tuple[list[Send], Writes]:
-        """Run the fetched messages through their shells: the calls partitions together, each other one alone."""
-        sends: list[Send] = []
-        writes: Writes = []
-        calls = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset)
-                 for tp, batch in fetched.items() if tp.topic == CALLS.topic for m in batch]
-        if calls:
-            result = self.shell.on_batch(calls, _Partitioned(self._store()))
-            sends += result.sends
-            writes += [((CALLS.topic, p), key, value) for p, key, value in result.writes()]
-        for tp, batch in fetched.items():
-            source = (tp.topic, tp.partition)
-            low = self.low.get(source)
-            if low is not None:
-                raw = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset) for m in batch]
-                low_writes, low_sends = low.on_batch(raw, self._store().items(source))
-                sends += low_sends
-                writes += [(source, key, value) for key, value in low_writes]
-        return sends, writes
+        """Run the fetched messages of every partition through the shell, each partition in order."""
+        raw = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset) for batch in fetched.values() for m in batch]
+        result = self.shell.on_batch(raw, _Partitioned(self._store()))
+        return result.sends, result.writes()
 
     async def on_tick(self) -> None:
         """Let quiet clocks of the owned partitions move with the wall clock."""
@@ -155,15 +137,9 @@ class SourceLoop:
         async with self.lock:
             store = self._store()
             for source in sorted(self.owned):
-                low = self.low.get(source)
-                if low is not None:
-                    low_writes, sends = low.on_tick(store.items(source))
-                    writes: Writes = [(source, key, value) for key, value in low_writes]
-                else:
-                    result = self.shell.on_tick(source[1], store.items(source))
-                    sends, writes = result.sends, [(source, k, v) for _, k, v in result.writes()]
-                if sends or writes:
-                    await self._apply(sends, writes, consumed)
+                result = self.shell.on_tick(source, store.items(source))
+                if result.sends or result.writes():
+                    await self._apply(result.sends, result.writes(), consumed)
 
     async def _apply(self, sends: list[Send], writes: Writes, consumed: float) -> None:
         """Outputs first, then the state that made them, all acknowledged before the caller commits: a crash
@@ -197,9 +173,7 @@ class SourceLoop:
             gone = {(tp.topic, tp.partition) for tp in revoked} & self.owned
             self.owned -= gone
             self._store().drop(gone)
-            for source in gone:
-                self.low.pop(source, None)
-            self.shell.forget(p for topic, p in gone if topic == CALLS.topic)
+            self.shell.forget(gone)
             for topic, partition in gone & self.lagging:
                 self.metrics.consumer_lag.remove(topic, str(partition))
             self.lagging -= gone
@@ -217,11 +191,7 @@ class SourceLoop:
                          time.monotonic() - started)
             self.owned |= new
             for source in sorted(new):
-                if source[0] == CALLS.topic:
-                    self.shell.warm(source[1], store.items(source))
-                else:
-                    self.low[source] = low = self.low_volume()
-                    low.load(store.items(source))
+                self.shell.warm(source, store.items(source))
                 store.forget_read_once(source)  # the seen ids now live in the loaded states only
             self.readiness = (True, f"joined {self.group}, {len(self.owned)} source partitions restored")
 
@@ -242,21 +212,21 @@ class SourceLoop:
                 self.metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - done))
                 self.lagging.add((topic, partition))
 
-    def tickets(self) -> LowVolumeShell | None:
-        """The shell holding the ticket book, if this worker owns the tickets partition."""
-        return next((low for (topic, _), low in self.low.items() if topic == topics.TICKETS), None)
+    def tickets(self) -> Engine | None:
+        """The engine holding the ticket book, if this worker owns the tickets partition."""
+        return self.shell.engine(topics.TICKETS)
 
 
 class _Partitioned:
-    """The store as `StreamShell` reads it: a queue's entries live in the calls partition the queue hashes to, which
-    the shell does not know, so every owned calls partition is looked in (keys never move between partitions)."""
+    """The store as `StreamShell` reads states not loaded yet: every owned partition is looked in (a state's key
+    names its clock, unique across families, and never moves between partitions)."""
 
     def __init__(self, store: ChangelogStore) -> None:
         self.store = store
 
     def get(self, key: bytes, default: bytes | None = None, /) -> bytes | None:
-        for (topic, _), values in self.store.partitions.items():
-            if topic == CALLS.topic and key in values:
+        for values in self.store.partitions.values():
+            if key in values:
                 return values[key]
         return default
 

@@ -1,7 +1,11 @@
-"""The stream side of the core: batches of Kafka messages in, state updates and output messages out.
+"""The stream side of the core: batches of Kafka messages of every event family in, state updates and output
+messages out.
 
-Framework-free on purpose (Faust lives in `worker.py`), so the same batch handler is unit-testable
-and the per-event path is plain Python over the pure core.
+One shell for every family: it holds, per owned source partition, the core `Engine` of that partition (the scope
+states of its queues for calls; the family's clock and ticket or service book otherwise), and takes each message
+through decode -> vet (dead letters, wrong key or topic, future, unscoped) -> engine -> sinks, then writes the
+changed state in the one key layout (`streams.core.layout`). Framework-free on purpose (Faust lives in
+`worker.py`), so the same batch handler is unit-testable and the per-event path is plain Python over the pure core.
 """
 
 from __future__ import annotations
@@ -15,22 +19,26 @@ from typing import Protocol
 from streams.app.emitter import Emitter, RawMessage, Send
 from streams.app.settings import MAX_FUTURE_SECONDS
 from streams.calendar import CalendarUnknownDay
+from streams.core.batch import Engine
 from streams.core.gauges import waiting_after
-from streams.core.layout import STATE, load_state, state_writes
+from streams.core.layout import STATE, engine_writes, load_engine, load_state, state_key
 from streams.core.processor import Processor
-from streams.core.records import Output, UnscopedEvent
+from streams.core.records import Output
 from streams.core.state import ScopeState
-from streams.models.decode import decode_call
-from streams.models.families import CALLS
+from streams.models.decode import decode_call, decode_event
+from streams.models.events import Event
+from streams.models.families import BY_TOPIC, CALLS, family_of, scope_of
 from streams.sinks.base import Sinks
 from streams.sinks.metrics import Metrics
 from streams.sinks.wiring import build_sinks
 
 log = logging.getLogger(__name__)
+Source = tuple[str, int]
+"""A source partition: (topic, partition)."""
 
 
 class Stored(Protocol):
-    """Where states not yet cached are read from (keys of `streams.core.layout`): a dict in tests, the changelog
+    """Where states not yet loaded are read from (keys of `streams.core.layout`): a dict in tests, the changelog
     store in the worker."""
 
     def get(self, key: bytes, default: bytes | None = None, /) -> bytes | None: ...
@@ -38,56 +46,78 @@ class Stored(Protocol):
 
 @dataclass
 class BatchResult:
-    """What a batch changed: scope states (by queue: partition and state) to persist and messages to produce."""
+    """What a batch or tick changed: the calls states (by queue: partition and state), the store writes of every
+    changed entry and the messages to produce."""
 
     states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
     sends: list[Send] = field(default_factory=list)
+    stored: list[tuple[Source, bytes, bytes | None]] = field(default_factory=list)
 
-    def writes(self) -> list[tuple[int, bytes, bytes | None]]:
-        """Store writes of the changed states (see `streams.core.layout`): (partition, key, value or None)."""
-        return [(partition, key, value) for queue, (partition, state) in self.states.items()
-                for key, value in state_writes(calls_clock(queue), state)]
-
-
-def calls_clock(queue: bytes) -> bytes:
-    """The stored name of a queue's state (`Family.clock`)."""
-    return CALLS.clock(queue.decode()).encode()
+    def writes(self) -> list[tuple[Source, bytes, bytes | None]]:
+        """Store writes of the changed entries (see `streams.core.layout`): (source partition, key, value or None)."""
+        return self.stored
 
 
 class StreamShell:
-    """Applies consumed batches to scope states through the core, and turns outputs into messages."""
+    """Applies consumed batches of every family to the engine of their source partition, and turns the outputs
+    into messages."""
 
     def __init__(self, processor: Processor, metrics: Metrics, idle_after: float,
                  max_future: float = MAX_FUTURE_SECONDS, sinks: Sinks | None = None) -> None:
         self.processor = processor
+        """The core's processor, shared by every partition's engine (its caches serve them all)."""
         self.metrics = metrics
         self.idle_after = idle_after
         self.max_future = max_future
         self.out = Emitter(metrics, sinks or build_sinks(metrics, processor.terms))
-        self.cache: dict[bytes, tuple[int, ScopeState]] = {}
+        self.engines: dict[Source, Engine] = {}
+        """The core of each source partition held here (created on assignment or first message)."""
         self.waiting: dict[str, int] = {}
         """Calls waiting per queue, for `cckpi_calls_waiting`."""
         self.waiting_changed: set[str] = set()
 
-    def forget(self, partitions: Iterable[int] | None = None) -> None:
-        """Drop the cached states of these partitions (all by default: another worker owns them now, or the store is
-        the truth) and their queues' calls-waiting counts."""
-        gone = None if partitions is None else set(partitions)
-        for queue in [q for q, (p, _) in self.cache.items() if gone is None or p in gone]:
-            del self.cache[queue]
-            name = queue.decode()
-            if self.waiting.pop(name, None) is not None:  # another worker may own the queue now: stop reporting it
-                self.metrics.calls_waiting.remove(name)
-            self.waiting_changed.discard(name)
+    @property
+    def cache(self) -> dict[bytes, tuple[int, ScopeState]]:
+        """The calls states held, by queue: (partition, state)."""
+        return {scope_of(clock).encode(): (partition, state) for (topic, partition), engine in self.engines.items()
+                if topic == CALLS.topic for clock, state in engine.states.items()}
 
-    def warm(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]]) -> None:
-        """Decode a partition's stored states into the cache now (with their seen ids, which need not stay
-        in memory as stored bytes afterwards)."""
-        entries = dict(stored)
+    def engine(self, topic: str) -> Engine | None:
+        """The engine of a partition of this topic held here (the one of a single-partition family), if any."""
+        return next((engine for (t, _), engine in sorted(self.engines.items()) if t == topic), None)
+
+    def forget(self, sources: Iterable[Source] | None = None) -> None:
+        """Drop the engines of these source partitions (all by default: another worker owns them now, or the store
+        is the truth) and their queues' calls-waiting counts."""
+        gone = list(self.engines) if sources is None else [s for s in sources if s in self.engines]
+        for source in gone:
+            for clock in self.engines.pop(source).states:
+                name = scope_of(clock)
+                if source[0] == CALLS.topic and self.waiting.pop(name, None) is not None:
+                    self.metrics.calls_waiting.remove(name)  # another worker may own the queue now: stop reporting
+                self.waiting_changed.discard(name)
+
+    def warm(self, source: Source, stored: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Decode a partition's stored entries into its engine now (with their seen ids, which need not stay in
+        memory as stored bytes afterwards); an engine held already only gains the states no engine holds."""
+        entries = {key: value for key, value in stored if value is not None}
+        engine = self.engines.get(source)
+        if engine is None:
+            self.engines[source] = load_engine(self.processor.terms, entries.items(), self.processor)
+            return
         for key in entries:
-            queue = _queue(key)
-            if queue is not None and queue not in self.cache:
-                self.cache[queue] = (partition, load_state(key.removeprefix(STATE), entries.get))
+            if not key.startswith(STATE):
+                continue
+            clock = key[len(STATE):]
+            name = clock.decode()
+            if name not in engine.states and not any(name in e.states for e in self.engines.values()):
+                engine.states[name] = load_state(clock, entries.get)
+
+    def _engine(self, source: Source) -> Engine:
+        engine = self.engines.get(source)
+        if engine is None:
+            engine = self.engines[source] = Engine(self.processor.terms, self.processor)
+        return engine
 
     def _count_waiting(self, queue: str, kind: str, outputs: list[Output]) -> None:
         """`cckpi_calls_waiting` (dashboards): offered minus answered or abandoned calls of the queue, in memory
@@ -104,71 +134,83 @@ class StreamShell:
             self.metrics.calls_waiting.labels(queue).set(self.waiting[queue])
         self.waiting_changed.clear()
 
-    def _state(self, key: bytes, partition: int, load: Stored) -> ScopeState:
-        cached = self.cache.get(key)
-        if cached is None:
-            cached = self.cache[key] = (partition, load_state(calls_clock(key), load.get))
-        return cached[1]
-
     def on_batch(self, messages: Sequence[RawMessage], stored: Stored,
                  wall_now: float | None = None) -> BatchResult:
-        """Process messages in order; `stored` holds table values for keys not yet cached."""
+        """Process messages (of any source partitions, each in order); `stored` holds the table values of states
+        not yet loaded."""
         now = time.time() if wall_now is None else wall_now
         result = BatchResult()
+        touched: set[Source] = set()
+        source, engine = ("", -1), None
         for msg in messages:
             try:
-                self._one(msg, stored, now, result)
+                if engine is None or msg.partition != source[1] or msg.topic != source[0]:  # a partition's run
+                    source = (msg.topic, msg.partition)
+                    touched.add(source)
+                    engine = self._engine(source)
+                self._one(msg, engine, stored, now, result)
             except Exception as exc:  # a bug must not stop the stream: park the message and say why
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
                 self.out.dead_letter(result.sends, msg, f"internal error: {exc!r}", "internal_error")
-        self._update_current(result.states)
+        self._settle(touched, result)
         self._publish_counts()
         return result
 
-    def _one(self, msg: RawMessage, stored: Stored, now: float, result: BatchResult) -> None:
-        event = self.out.vet(result.sends, msg, now, decode_call, self.max_future)
-        if event is None:
-            return
-        expected = event.queue.encode()
-        if msg.key != expected:
-            self.out.dead_letter(result.sends, msg, f"message key {msg.key!r} must be the queue name {event.queue!r}, "
-                                 "so all events of a queue land in one partition", "wrong_key")
-            return
-        if not self.processor.in_scope(event, "calls"):  # no state, no series: only a count
-            self.out.emit(result.sends, [UnscopedEvent("calls", event.event_id)], msg)
-            return
-        state = self._state(expected, msg.partition, stored)
+    def _one(self, msg: RawMessage, engine: Engine, stored: Stored, now: float, result: BatchResult) -> None:
+        """One message through vetting, its partition's engine and the sinks."""
+        calls = msg.topic == CALLS.topic
+        event: Event
+        if calls:  # the hot path: decode_call yields the calls family's events only
+            call = self.out.vet(result.sends, msg, now, decode_call, self.max_future)
+            if call is None:
+                return
+            event, family, scope = call, CALLS, call.queue
+        else:
+            other = self.out.vet(result.sends, msg, now, decode_event, self.max_future)
+            if other is None:
+                return
+            event = other
+            family = family_of(event)
+            if family is not BY_TOPIC.get(msg.topic):
+                self.out.dead_letter(result.sends, msg, f"a {event.type} event belongs on {family.topic}",
+                                     "wrong_topic")
+                return
+            scope = family.scope(event)
+        clock = family.clock(scope)  # for a partitioned family the scope is the message key (the queue of calls)
+        if family.partitioned:
+            if msg.key != scope.encode():
+                self.out.dead_letter(result.sends, msg, f"message key {msg.key!r} must be the queue name {scope!r}, "
+                                     "so all events of a queue land in one partition", "wrong_key")
+                return
+            if clock not in engine.states and stored.get(state_key(clock.encode())) is not None:
+                engine.states[clock] = load_state(clock.encode(), stored.get)  # not loaded on assignment (tests)
         try:
-            outputs = self.processor.ingest(state, event.queue, event, now, msg.offset)
+            outputs = engine.ingest_at(family, scope, clock, event, now, msg.offset)
         except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
             self.out.dead_letter(result.sends, msg, str(exc), "calendar_unknown_day")
             return
-        result.states[expected] = (msg.partition, state)
         self.out.emit(result.sends, outputs, msg)
-        self._count_waiting(event.queue, event.type, outputs)
+        if calls and clock in engine.states:  # unscoped events get no state and no series
+            self._count_waiting(scope, event.type, outputs)
 
-    def on_tick(self, partition: int, stored: Iterable[tuple[bytes, bytes | None]],
+    def on_tick(self, source: Source, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:
-        """Let quiet scopes of a partition (its stored entries, plus cached states) close windows by the wall clock."""
+        """Let the quiet clocks of a source partition (its stored entries, plus the states held) close windows and
+        settle ticket deadlines by the wall clock."""
         now = time.time() if wall_now is None else wall_now
-        self.warm(partition, stored)
+        self.warm(source, stored)
         result = BatchResult()
-        for queue, cached in self.cache.items():
-            if cached[0] != partition:
-                continue
-            outputs = self.processor.idle(cached[1], queue.decode(), now, self.idle_after)
-            if outputs:
-                result.states[queue] = cached
-                self.out.emit(result.sends, outputs, None)
-        self._update_current(result.states)
+        self.out.emit(result.sends, self.engines[source].idle(now, self.idle_after), None)
+        self._settle({source}, result)
         return result
 
-    def _update_current(self, states: dict[bytes, tuple[int, ScopeState]]) -> None:
-        for key, (_, state) in states.items():
-            self.out.publish_current(self.processor, key.decode(), state)
-
-
-def _queue(key: bytes) -> bytes | None:
-    """The queue of a stored calls state entry (`state:calls:<queue>`), None for other entries."""
-    prefix = STATE + CALLS.name.encode() + b":"
-    return key[len(prefix):] if key.startswith(prefix) else None
+    def _settle(self, sources: Iterable[Source], result: BatchResult) -> None:
+        """Publish the period-to-date gauges of the states changed in these partitions and add their store writes."""
+        for source in sorted(sources):
+            engine = self.engines[source]
+            for clock in engine.dirty:
+                state, scope = engine.states[clock], scope_of(clock)
+                self.out.publish_current(engine.processor, scope, state, clock=scope if ":" in clock else clock)
+                if source[0] == CALLS.topic:
+                    result.states[scope.encode()] = (source[1], state)
+            result.stored += [(source, key, value) for key, value in engine_writes(engine)]

@@ -21,11 +21,11 @@ from typing import get_args
 import faust
 
 from streams.app.loop import SourceLoop
-from streams.app.low_volume import LowVolumeShell
 from streams.app.process import STOP_DEADLINE, Backoff, exit_after, limit_repeats
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
 from streams.contracts.model import Contract
+from streams.core.batch import Engine
 from streams.core.gauges import open_tickets
 from streams.core.processor import Processor
 from streams.core.terms import TermIndex, compile_terms
@@ -70,8 +70,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     sinks = build_sinks(metrics, terms, alertmanager_url=settings.alertmanager_url,
                         dashboard_url=settings.dashboard_url, alert_credentials=alert_credentials)
     shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, sinks=sinks)
-    loop = SourceLoop(settings, shell, lambda: LowVolumeShell(terms, metrics, settings.idle_after,
-                                                                settings.max_future, sinks=sinks), metrics)
+    loop = SourceLoop(settings, shell, metrics)
 
     @app.task
     async def process_sources() -> None:
@@ -170,10 +169,9 @@ def start_counters(metrics: Metrics, terms: TermIndex) -> None:
         metrics.ticket_breaches.labels(t.contract, t.term.id)
 
 
-def report_open_tickets(low: LowVolumeShell | None, terms: TermIndex, metrics: Metrics) -> None:
+def report_open_tickets(engine: Engine | None, terms: TermIndex, metrics: Metrics) -> None:
     """`cckpi_tickets_open`: open clocks per ticket term by time left to the deadline (tickets' event time), from
-    the shell of the tickets partition when this worker owns it."""
-    engine = None if low is None else low.engine
+    the engine of the tickets partition when this worker owns it."""
     ticking = engine is not None and "tickets" in engine.states
     book, now = (engine.ticket_book, engine.states["tickets"].watermark) if ticking and engine else (None, 0.0)
     for labels, n in open_tickets(terms, book, now).items():

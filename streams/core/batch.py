@@ -13,10 +13,12 @@ from streams.core.services import ServiceBook, ServiceTracker
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook, TicketTracker
-from streams.models.events import AgentEventBase, CallEventBase, Event, ServiceDown, ServiceUp, TicketEventBase
-from streams.models.families import WHOLE, family_of, scope_of
+from streams.models.events import Event, ServiceDown, ServiceUp, TicketEventBase
+from streams.models.families import WHOLE, Family, family_of, scope_of
 
 __all__ = ["WHOLE", "Engine", "compute"]
+_DIRECT = frozenset({"calls", "surveys"})
+"""Families whose events carry their own contributions; tickets and availability come from a tracker of lives."""
 
 
 class Engine:
@@ -24,8 +26,9 @@ class Engine:
     availability each with their own clock (states keyed by `Family.clock`). `dirty` names the states changed
     since the caller last drained it (the stream persists only those)."""
 
-    def __init__(self, terms: TermIndex) -> None:
-        self.processor = Processor(terms)
+    def __init__(self, terms: TermIndex, processor: Processor | None = None) -> None:
+        self.processor = processor or Processor(terms)
+        """The terms' processor (one can be shared by several engines, e.g. the stream's partitions)."""
         self.tickets = TicketTracker(terms)
         self.services = ServiceTracker(terms)
         self.states: dict[str, ScopeState] = {}
@@ -44,14 +47,18 @@ class Engine:
         """Process one event; raises CalendarUnknownDay (before any change) when a deadline needs an unknown day.
         An event outside every contract's scope changes no state (`UnscopedEvent`). `position`: the message's
         offset in its partition (a message at or before its state's applied position changes nothing)."""
-        p = self.processor
         family = family_of(event)
+        scope = family.scope(event)
+        return self.ingest_at(family, scope, family.clock(scope), event, wall_now, position)
+
+    def ingest_at(self, family: Family, scope: str, clock: str, event: Event, wall_now: float = 0.0,
+                  position: int | None = None) -> list[Output]:
+        """`ingest` with the event's family, scope and clock already known (the stream's per-event path)."""
+        p = self.processor
         if not p.in_scope(event, family.name):
             return [UnscopedEvent(family.name, event.event_id)]
-        scope = family.scope(event)
-        clock = family.clock(scope)
-        state = self.state(clock)
-        if isinstance(event, CallEventBase | AgentEventBase) or family.name == "surveys":
+        state = self.states.get(clock) or self.state(clock)  # one dict look-up on the hot path
+        if family.name in _DIRECT:
             out = p.ingest(state, scope, event, wall_now, position)
         else:
             if position is not None and position <= state.applied:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import orjson
 
 from streams.core.batch import Engine
+from streams.core.processor import Processor
 from streams.core.state import ScopeState
 from streams.core.terms import TermIndex
 
@@ -49,9 +50,9 @@ def state_writes(clock: bytes, state: ScopeState) -> list[Write]:
     return writes
 
 
-def load_engine(terms: TermIndex, stored: Iterable[tuple[bytes, bytes]]) -> Engine:
-    """An engine holding one partition's state, rebuilt from its entries."""
-    engine = Engine(terms)
+def load_engine(terms: TermIndex, stored: Iterable[tuple[bytes, bytes]], processor: Processor | None = None) -> Engine:
+    """An engine holding one partition's state, rebuilt from its entries (over `processor`, if given)."""
+    engine = Engine(terms, processor)
     entries: Mapping[bytes, bytes] = dict(stored)
     for key, value in entries.items():
         kind, _, name = key.partition(b":")

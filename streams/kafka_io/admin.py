@@ -18,7 +18,7 @@ async def ensure_topics(bootstrap: str, names: Iterable[str] = (*topics.EVENT_TO
                         partitions: int = DEFAULT_PARTITIONS, timeout: float = 30.0) -> None:
     """Create missing topics (replication 1 is enough for local brokers); existing ones are left as they are.
 
-    Tickets, surveys and availability get one partition (see `streams.app.low_volume`), the others `partitions`.
+    Tickets, surveys and availability get one partition (see `streams.app.shell`), the others `partitions`.
     """
     async with _admin(bootstrap, timeout) as admin:
         existing = set(await admin.list_topics())

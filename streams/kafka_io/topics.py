@@ -23,4 +23,4 @@ EVENT_TOPICS = (CALLS, TICKETS, SURVEYS, AVAILABILITY)
 """Every topic that carries source events, one per event family."""
 
 SINGLE_PARTITION = frozenset({TICKETS, SURVEYS, AVAILABILITY})
-"""Low-volume topics with one partition, so one worker sees each source in order (see `app/low_volume.py`)."""
+"""Low-volume topics with one partition, so one worker sees each source in order (see `app/shell.py`)."""

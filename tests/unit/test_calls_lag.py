@@ -31,8 +31,7 @@ class FetchedNotCommitted:
 
 def test_lag_is_what_is_not_committed_yet() -> None:
     metrics = Metrics()
-    loop = SourceLoop(WorkerSettings(), StreamShell(Processor(terms()), metrics, idle_after=10),
-                      lambda: None, metrics)  # type: ignore[arg-type, return-value]
+    loop = SourceLoop(WorkerSettings(), StreamShell(Processor(terms()), metrics, idle_after=10), metrics)
     loop.consumer = FetchedNotCommitted()  # type: ignore[assignment]
     loop.owned = {(topics.CALLS, 0), (topics.CALLS, 1)}
     asyncio.run(loop.report_lag())

@@ -20,7 +20,6 @@ import yaml
 from typer.testing import CliRunner
 
 from streams.app.loop import observe_close_delay
-from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import RawMessage, StreamShell
 from streams.app.worker import report_open_tickets, start_counters
 from streams.cli.dashboards import app
@@ -450,15 +449,15 @@ def test_open_tickets_by_time_left_and_counters_start_at_zero() -> None:
     assert sample(metrics, "cckpi_ticket_breaches_total", contract="hotline", term="resolution-4h") == 0
     assert sample(metrics, "cckpi_windows_closed_total", contract="hotline", term="resolution-4h",
                   status="breached") == 0
-    low = LowVolumeShell(index, metrics, idle_after=10)
-    report_open_tickets(low, index, metrics)  # nothing consumed yet: every bucket at 0
+    low = StreamShell(Processor(index), metrics, idle_after=10)
+    report_open_tickets(low.engine(topics.TICKETS), index, metrics)  # nothing consumed yet: every bucket at 0
     assert sample(metrics, "cckpi_tickets_open", contract="hotline", term="first-response-30m", due_within="1h") == 0
     events = [TicketCreated(event_id="c1", ticket_id="t1", occurred_at=at("10:00"), category="request"),
               TicketCreated(event_id="c2", ticket_id="t2", occurred_at=at("10:20"), category="request"),
               TicketFirstResponse(event_id="r1", ticket_id="t1", occurred_at=at("10:25"))]
     low.on_batch([RawMessage(e.ticket_id.encode(), encode_event(e), topics.TICKETS, 0, i)
-                  for i, e in enumerate(events)], [], wall_now=at("10:26").timestamp())
-    report_open_tickets(low, index, metrics)
+                  for i, e in enumerate(events)], {}, wall_now=at("10:26").timestamp())
+    report_open_tickets(low.engine(topics.TICKETS), index, metrics)
 
     def open_(term: str, due: str) -> float | None:
         return sample(metrics, "cckpi_tickets_open", contract="hotline", term=term, due_within=due)

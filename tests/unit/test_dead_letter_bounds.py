@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.app.emitter import RawMessage
-from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import StreamShell
 from streams.contracts import parse_contract
 from streams.core import Processor, compile_terms
@@ -103,10 +102,10 @@ def test_the_call_shell_parks_oversized_messages_bounded_and_counts_the_valid_ev
 
 
 def test_the_low_volume_shell_bounds_its_dead_letters_too() -> None:
-    shell = LowVolumeShell(compile_terms([parse_contract(HELPDESK)]), Metrics(), idle_after=10)
+    shell = StreamShell(Processor(compile_terms([parse_contract(HELPDESK)])), Metrics(), idle_after=10)
     call = encode_event(answered(at("10:00")))
     messages = [RawMessage(b"t" * 600_000, b'"' * MB, topics.TICKETS, 0, 0),
                 RawMessage(b"t", call, topics.SURVEYS, 0, 1)]  # a call event on the wrong topic
-    _writes, sends = shell.on_batch(messages, [], wall_now=at("11:00").timestamp())
+    sends = shell.on_batch(messages, {}, wall_now=at("11:00").timestamp()).sends
     letters = [assert_bounded(k, v, m.key, m.value) for (_t, k, v), m in zip(sends, messages, strict=True)]
     assert [d["kind"] for d in letters] == ["not_json", "wrong_topic"]

@@ -9,7 +9,6 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import StreamShell
 from streams.cli.main import app
 from streams.contracts import parse_contract
@@ -20,7 +19,7 @@ from streams.models import encode_event
 from streams.models.events import TicketCreated, TicketFirstResponse
 from streams.sinks import Metrics
 from tests.helpers import CONTRACT, abandoned, answered, at
-from tests.unit.test_low_volume import messages
+from tests.unit.test_low_volume import messages, shell_of
 from tests.unit.test_low_volume import run as run_low_volume
 from tests.unit.test_shell import msg
 from tests.unit.test_tickets_surveys_availability import HELPDESK, ev
@@ -79,7 +78,7 @@ def test_a_ticket_opened_outside_the_period_opens_no_clock_and_books_nothing() -
     assert {o.window_start[:10] for o in out if isinstance(o, WindowResult)} >= {"2026-11-24"}
     assert not [o for o in out if isinstance(o, WindowResult) and o.window_start.startswith("2026-11-23")]
     assert [(o.contract, o.event_id) for o in out if isinstance(o, OutsideContract)] == [("hd", before.event_id)]
-    streamed = run_low_volume(LowVolumeShell(terms, Metrics(), idle_after=10), {}, messages([before, inside, later]))
+    streamed = run_low_volume(shell_of(terms), {}, messages([before, inside, later]))
     assert [r["kind"] for r in streamed if r["out"] == topics.DEAD_LETTER] == ["outside_contract"]
 
 
@@ -94,7 +93,7 @@ def test_unknown_calendar_days_are_left_out_in_batch_with_the_streams_reason(tmp
     assert rejected.kind == "calendar_unknown_day" and rejected.event_id == unknown_year.event_id
     line = HELPDESK.splitlines().index("calendar:") + 1
     assert f"{contract}:{line}" in rejected.reason and "add an override for 2031-01-01" in rejected.reason
-    streamed = run_low_volume(LowVolumeShell(terms, Metrics(), idle_after=10), {}, messages([known, unknown_year]),
+    streamed = run_low_volume(shell_of(terms), {}, messages([known, unknown_year]),
                               days=1501)
     [dead] = [r for r in streamed if r["out"] == topics.DEAD_LETTER]
     assert (dead["kind"], dead["reason"]) == ("calendar_unknown_day", rejected.reason)

@@ -11,7 +11,6 @@ from prometheus_client import generate_latest
 from typer.testing import CliRunner
 
 from streams.app.emitter import RawMessage
-from streams.app.low_volume import LowVolumeShell
 from streams.app.settings import MAX_FUTURE_SECONDS
 from streams.app.shell import BatchResult, StreamShell
 from streams.cli.main import app
@@ -98,10 +97,10 @@ def test_a_tolerance_longer_than_the_shortest_grace_is_warned_about(capsys: pyte
 
 
 def test_low_volume_shell_takes_the_same_tolerance() -> None:
-    shell = LowVolumeShell(compile_terms([parse_contract(HELPDESK)]), Metrics(), idle_after=10)
+    shell = StreamShell(Processor(compile_terms([parse_contract(HELPDESK)])), Metrics(), idle_after=10)
     ahead = TicketCreated(event_id="t-ahead", ticket_id="t", category="request",
                           occurred_at=at("12:00") + timedelta(hours=1))
-    _, sends = shell.on_batch([RawMessage(b"t", encode_event(ahead), topics.TICKETS, 0, 0)], [], wall_now=WALL)
+    sends = shell.on_batch([RawMessage(b"t", encode_event(ahead), topics.TICKETS, 0, 0)], {}, wall_now=WALL).sends
     assert [orjson.loads(v)["kind"] for _t, _k, v in sends] == ["future_event"]
 
 
@@ -213,7 +212,7 @@ def test_every_low_volume_family_is_scoped() -> None:
     """Availability of a service no term measures, a survey of a queue the contracts do not name, tickets when no
     contract measures tickets: counted by family, no state written."""
     with_queues = HELPDESK.replace("scope: {", "scope: {queues: [hotline-q], ")
-    shell = LowVolumeShell(compile_terms([parse_contract(with_queues)]), Metrics(), idle_after=10)
+    shell = StreamShell(Processor(compile_terms([parse_contract(with_queues)])), Metrics(), idle_after=10)
     events = [ServiceDown(event_id=f"s{i}", service=f"svc{i}", occurred_at=at("10:00")) for i in range(50)]
     events += [ServiceUp(event_id="p1", service="portal", occurred_at=at("10:00"))]  # in scope, no term measures it
     events += [SurveySubmitted(event_id=f"v{i}", survey_id=f"v{i}", queue=f"other{i}", csat_points=1,
@@ -222,15 +221,18 @@ def test_every_low_volume_family_is_scoped() -> None:
                               occurred_at=at("10:00"))
     topic = {ServiceDown: topics.AVAILABILITY, ServiceUp: topics.AVAILABILITY, SurveySubmitted: topics.SURVEYS}
     msgs = [RawMessage(b"k", encode_event(e), topic[type(e)], 0, i) for i, e in enumerate([*events, counted])]
-    writes, sends = shell.on_batch(msgs, [], wall_now=WALL)
+    result = shell.on_batch(msgs, {}, wall_now=WALL)
+    writes, sends = [(k, v) for _s, k, v in result.writes()], result.sends
     assert sends == [] and not [k for k, _v in writes if k.startswith(b"service:")]
     assert sample(shell.out.metrics, "cckpi_events_unscoped_total", family="availability") == 51
     assert sample(shell.out.metrics, "cckpi_events_unscoped_total", family="surveys") == 50
-    assert shell.engine is not None and set(shell.engine.states) == {"surveys"}
+    held = [clock for engine in shell.engines.values() for clock in engine.states]
+    assert shell.engines and held == ["surveys"]
 
-    calls_only = LowVolumeShell(terms(CONTRACT), Metrics(), idle_after=10)
+    calls_only = StreamShell(Processor(terms(CONTRACT)), Metrics(), idle_after=10)
     ticket = TicketCreated(event_id="tk", ticket_id="tk", category="x", occurred_at=at("10:00"))
-    writes, _ = calls_only.on_batch([RawMessage(b"tk", encode_event(ticket), topics.TICKETS, 0, 0)], [], wall_now=WALL)
+    writes = calls_only.on_batch([RawMessage(b"tk", encode_event(ticket), topics.TICKETS, 0, 0)], {},
+                                 wall_now=WALL).writes()
     assert writes == [] and sample(calls_only.out.metrics, "cckpi_events_unscoped_total", family="tickets") == 1
 
 

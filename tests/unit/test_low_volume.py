@@ -7,9 +7,10 @@ from datetime import timedelta
 import orjson
 
 from streams.app.emitter import RawMessage
-from streams.app.low_volume import LowVolumeShell
+from streams.app.shell import StreamShell
 from streams.contracts import parse_contract
-from streams.core import WindowResult, compile_terms, compute
+from streams.core import Processor, WindowResult, compile_terms, compute
+from streams.core.terms import TermIndex
 from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.models.events import ServiceDown, ServiceUp, SurveySubmitted, TicketCreated, TicketFirstResponse
@@ -40,9 +41,17 @@ def scenario() -> list:
     ]
 
 
-def run(shell: LowVolumeShell, table: dict[bytes, bytes], msgs: list[RawMessage], days: float = 200) -> list[dict]:
-    writes, sends = shell.on_batch(msgs, table.items(), wall_now=at("12:00").timestamp() + days * 86400)
-    for key, value in writes:
+def shell_of(terms: TermIndex, idle_after: float = 10) -> StreamShell:
+    return StreamShell(Processor(terms), Metrics(), idle_after=idle_after)
+
+
+def run(shell: StreamShell, table: dict[bytes, bytes], msgs: list[RawMessage], days: float = 200) -> list[dict]:
+    """The messages through the shell, as the worker runs them: each partition loaded from `table` on assignment."""
+    for source in sorted({(m.topic, m.partition) for m in msgs}):
+        shell.warm(source, table.items())
+    result = shell.on_batch(msgs, table, wall_now=at("12:00").timestamp() + days * 86400)
+    sends = result.sends
+    for _source, key, value in result.writes():
         if value is None:
             table.pop(key, None)
         else:
@@ -57,8 +66,8 @@ def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
                       for r in (w.to_dict() for w in compute(events, terms)
                                 if isinstance(w, WindowResult) and w.closed_by != "end_of_input"))
     table: dict[bytes, bytes] = {}
-    out = run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[:5]))
-    out += run(LowVolumeShell(terms, Metrics(), idle_after=10), table, messages(events[5:], 5))  # a new worker
+    out = run(shell_of(terms), table, messages(events[:5]))
+    out += run(shell_of(terms), table, messages(events[5:], 5))  # a new worker
     got = sorted(str((r["key"], r["revision"], r["numerator"], r["denominator"]))
                  for r in out if r["out"] == topics.KPI_WINDOWS)
     assert got == expected and len(got) >= 4
@@ -69,7 +78,7 @@ def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
 
 
 def test_wrong_topic_and_calendar_gaps_are_dead_lettered() -> None:
-    shell = LowVolumeShell(compile_terms([parse_contract(HELPDESK)]), Metrics(), idle_after=10)
+    shell = shell_of(compile_terms([parse_contract(HELPDESK)]))
     survey_on_tickets = RawMessage(b"k", encode_event(ev(SurveySubmitted, at("10:00"), survey_id="x", nps_score=1)),
                                    topics.TICKETS, 0, 0)
     unknown_year = ev(TicketCreated, at("10:00") + timedelta(days=400), ticket_id="y", category="request")
@@ -79,14 +88,14 @@ def test_wrong_topic_and_calendar_gaps_are_dead_lettered() -> None:
 
 def test_ticket_deadline_fires_on_the_idle_timer_without_a_later_event() -> None:
     terms = compile_terms([parse_contract(HELPDESK)])
-    shell = LowVolumeShell(terms, Metrics(), idle_after=5)
+    shell = shell_of(terms, idle_after=5)
     created = ev(TicketCreated, at("17:58"), ticket_id="late", category="fault")
     wall = at("17:58").timestamp()
-    _, sends = shell.on_batch(messages([created]), [], wall_now=wall)
+    sends = shell.on_batch(messages([created]), {}, wall_now=wall).sends
     assert sends == []
     # the deadline is Tuesday 09:13: the clock follows the wall while quiet
-    assert shell.on_tick([], wall_now=wall + 3600)[1] == []
-    _, sends = shell.on_tick([], wall_now=at("09:14").timestamp() + 86400)
+    assert shell.on_tick((topics.TICKETS, 0), [], wall_now=wall + 3600).sends == []
+    sends = shell.on_tick((topics.TICKETS, 0), [], wall_now=at("09:14").timestamp() + 86400).sends
     breaches = [orjson.loads(v) for t, _k, v in sends if t == topics.BREACHES]
     [breach] = [b for b in breaches if b["term"] == "fr15" and b["kind"] == "ticket"]
     assert (breach["ticket_id"], breach["settled_by"], breach["deadline"]) == (

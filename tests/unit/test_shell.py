@@ -76,8 +76,8 @@ def test_tick_closes_quiet_scopes_of_its_partition_only() -> None:
     r1 = s.on_batch([msg(answered(at("10:14")), 0, partition=0)], stored={}, wall_now=wall)
     r2 = s.on_batch([msg(answered(at("10:14"), queue="q2"), 0, partition=1)], stored={}, wall_now=wall)
     table = [*stored(r1).items(), *stored(r2).items()]
-    assert s.on_tick(0, table, wall_now=wall + 3).sends == []  # not idle long enough
-    result = s.on_tick(0, table, wall_now=wall + 200)
+    assert s.on_tick((topics.CALLS, 0), table, wall_now=wall + 3).sends == []  # not idle long enough
+    result = s.on_tick((topics.CALLS, 0), table, wall_now=wall + 200)
     scopes = {orjson.loads(v)["scope"] for t, _k, v in result.sends if t == topics.KPI_WINDOWS}
     assert scopes == {"q1"}
     assert list(result.states) == [b"q1"]

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.app.low_volume import LowVolumeShell
 from streams.app.shell import StreamShell
 from streams.core import Processor
 from streams.core.records import (
@@ -22,6 +21,7 @@ from streams.core.records import (
     UnscopedEvent,
     WindowResult,
 )
+from streams.kafka_io import topics
 from streams.sinks import Metrics
 from streams.sinks.alertmanager import AlertmanagerSink
 from streams.sinks.base import Handler, RawMessage, Send, Sinks
@@ -77,7 +77,8 @@ def test_a_sink_added_at_the_wiring_point_receives_every_output() -> None:
               answered(at("12:01"))]  # its window is closed by the idle clock
     batch = [msg(e, i) for i, e in enumerate(events)] + [msg(b"{", 9), msg(answered(at("12:01")), 10, key=b"q2")]
     result = shell.on_batch(batch, stored={}, wall_now=at("12:02").timestamp())
-    shell.on_tick(0, [(k, None) for k in result.states], wall_now=at("23:00").timestamp())  # the idle clock
+    idle_clock = at("23:00").timestamp()
+    shell.on_tick((topics.CALLS, 0), [(k, None) for k in result.states], wall_now=idle_clock)
     got = [out for out, _ in probe.received]
     shell_made = [out for out in got if isinstance(out, RejectedEvent | UnscopedEvent)]
     assert [out for out in got if out not in shell_made] == processor.produced  # all of them, in order
@@ -94,8 +95,7 @@ def test_the_runtimes_share_the_sinks_they_are_given() -> None:
     index, metrics = terms(), Metrics()
     sinks = build_sinks(metrics, index, alertmanager_url="http://am")
     stream = StreamShell(Processor(index), metrics, idle_after=5, sinks=sinks)
-    low = LowVolumeShell(index, metrics, idle_after=5, sinks=sinks)
-    assert stream.out.sinks is low.out.sinks is sinks
+    assert stream.out.sinks is sinks  # one shell for every family
     [alerts] = [s for s in sinks.sinks if isinstance(s, AlertmanagerSink)]
     stream.on_batch([msg(answered(at("10:01")), 0), msg(abandoned(at("10:02")), 1), msg(abandoned(at("10:03")), 2)],
                     stored={})
