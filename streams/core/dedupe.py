@@ -32,9 +32,9 @@ UNKNOWN_DIGEST = 0
 
 
 def content_digest(event: EventBase) -> int:
-    """A stable 32-bit digest of every field of the event as decoded (never UNKNOWN_DIGEST). A model's `__dict__`
-    holds exactly its fields in declaration order: one dict read instead of a getattr per field (hot path)."""
-    return zlib.crc32(orjson.dumps(list(event.__dict__.values()))) or 1
+    """A stable 32-bit digest of every field of the event as decoded (never UNKNOWN_DIGEST)."""
+    values = [getattr(event, name) for name in type(event).model_fields]
+    return zlib.crc32(orjson.dumps(values)) or 1
 
 
 def digest_text(digest: int) -> str:
