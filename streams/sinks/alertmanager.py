@@ -1,5 +1,6 @@
 """On-call alerts: breach lifecycle events become Alertmanager alerts (POST /api/v2/alerts), one alert per
-contract term, scope and severity; resolved on recovery, re-sent while active so Alertmanager keeps them.
+contract term, scope and severity; resolved on recovery or when a later window of the same term and scope closes
+without a breach, re-sent while active so Alertmanager keeps them.
 
 Routing, grouping and inhibition (a breach silences its own warning) are Alertmanager's job: see
 `deploy/alertmanager/alertmanager.yml`. Credentials travel as an Authorization header and never appear in logs.
@@ -18,7 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from streams.core.kpis import KPIS
-from streams.core.records import BreachUpdate
+from streams.core.records import BreachUpdate, WindowResult
 from streams.sinks.base import Handler, RawMessage, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
@@ -52,6 +53,8 @@ class AlertmanagerSink:
     dashboard_url: str | None = None
     resend_every: float = 60.0
     active: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    ends: dict[tuple[str, str, str, str], datetime] = field(default_factory=dict)
+    """The end of the window each active observed alert is about: a later window closing clean resolves it."""
     pending: list[dict[str, Any]] = field(default_factory=list)
     last_resend: float = 0.0
     credentials: HttpCredentials | None = None
@@ -63,12 +66,29 @@ class AlertmanagerSink:
         self.credentials = self.credentials or in_url
 
     def routes(self) -> Mapping[type[Any], Handler]:
-        """Breach lifecycle steps only."""
-        return {BreachUpdate: self.take}
+        """Breach lifecycle steps, and closed windows (a clean one after an alert's window resolves it)."""
+        return {BreachUpdate: self.take, WindowResult: self.window}
 
     def take(self, update: BreachUpdate, sends: list[Send], msg: RawMessage | None) -> None:
         """The sink interface's handler: see `on_update`."""
         self.on_update(update)
+
+    def window(self, result: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
+        """The sink interface's handler: see `on_window`."""
+        self.on_window(result)
+
+    def on_window(self, result: WindowResult) -> None:
+        """A window that closed without a breach, later than an active alert's window, resolves that alert: the
+        term is met again (without it, a window closing breached would fire until FINAL_BREACH_TTL)."""
+        if result.status == "breached":
+            return
+        start = datetime.fromisoformat(result.window_start)
+        now = datetime.now(UTC)
+        for severity in SEVERITIES:
+            key = (result.contract, result.term, result.scope, severity)
+            if key in self.active and self.ends[key] <= start:
+                self.pending.append({**self.active.pop(key), "endsAt": now.isoformat()})
+                del self.ends[key]
 
     def on_update(self, update: BreachUpdate) -> None:
         """Turn one lifecycle step into firing and resolved alerts."""
@@ -80,9 +100,11 @@ class AlertmanagerSink:
             if severity == firing:
                 alert = self._alert(update, severity, now)
                 self.active[key] = alert
+                self.ends[key] = datetime.fromisoformat(update.window_end)
                 self.pending.append(alert)
             elif key in self.active:  # recovered, or escalated from warning to breach (and back)
                 resolved = {**self.active.pop(key), "endsAt": now.isoformat()}
+                self.ends.pop(key, None)
                 self.pending.append(resolved)
 
     def _alert(self, u: BreachUpdate, severity: str, now: datetime) -> dict[str, Any]:

@@ -9,7 +9,9 @@ alertmanager, worker, simulator, prometheus. Not started: grafana (no Grafana bu
 registries; its provisioning is checked in test_deploy_configs.py and the wall's queries are run here instead).
 The only override: the simulator's `--start` is the top of the current hour, so the simulator's staffing dip
 (minutes 5-20 of every hour) begins 5 s after the start rather than up to an hour of simulated time (one wall
-minute at the compose speed) later.
+minute at the compose speed) later. Once a breach has fired, the simulator is replaced by one that goes on from
+where it was without the dip (the staffing recovers): the next windows close met and the breach resolves, rather
+than the hourly dip re-firing it about as often as the breach route's group_interval looks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,16 +30,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams.dashboards.queries import PrometheusApi
+from streams.sim.callcenter import Traffic
 from tests.integration.compose_native import (
     ROOT,
     KafkaInNamespace,
+    Native,
+    Running,
     healthcheck_argv,
     load_compose,
     native_service,
     running_services,
     start_order,
+    stop,
 )
-from tests.integration.netns import compose_network, require_netns
+from tests.integration.compose_native import start as start_service
+from tests.integration.netns import Network, compose_network, require_netns
 from tests.integration.services import service_paths
 from tests.integration.test_dashboards_prometheus import missing_panels
 from tools.brokers import ensure_kafka_jars
@@ -101,6 +109,20 @@ def breach_fired(notes: list[dict[str, Any]]) -> bool:
                for n in notes if n["receiver"] == "breach" for a in n["alerts"])
 
 
+def recover(running: dict[str, Running], simulator: Native, net: Network, logs: Path) -> None:
+    """Replace the simulator by one that goes on from its simulated time (plus a margin) at full staffing."""
+    old = running.pop("simulator")
+    argv = old.native.argv
+    speed = float(argv[argv.index("--speed") + 1])
+    start = datetime.fromisoformat(argv[argv.index("--start") + 1])
+    now = start + timedelta(seconds=speed * (time.monotonic() - old.started + 3))
+    stop(old)
+    agents = argv[argv.index("--agents") + 1] if "--agents" in argv else str(Traffic().agents)
+    at = argv.index("--start")
+    tail = [*argv[:at], *argv[at + 2:], "--start", now.isoformat(), "--dip-agents", agents]
+    running["simulator"] = start_service(replace(simulator, argv=tail, name="simulator"), net, logs)
+
+
 def test_compose_stack_runs_natively(tmp_path: Path) -> None:
     require_netns()
     began = time.monotonic()
@@ -147,6 +169,7 @@ def test_compose_stack_runs_natively(tmp_path: Path) -> None:
                 eventually("a breach at the webhook's breach receiver",
                            lambda: breach_fired(get_json(f"{webhook}/notifications")), 90)
                 timings["breach"] = time.monotonic() - began
+                recover(running, natives["simulator"], net, tmp_path)
                 term, scope = eventually("a breach resolved at the webhook's breach receiver",
                                          lambda: breach_resolved(get_json(f"{webhook}/notifications")), 150)
                 timings["resolved"] = time.monotonic() - began

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from streams.core.records import BreachUpdate
+from streams.core.records import BreachUpdate, WindowResult
 from streams.sinks.alertmanager import AlertmanagerSink
 
 BASE = BreachUpdate(contract="c", term="ar", kpi="answer_rate", unit="ratio", scope="q1",
@@ -57,3 +58,25 @@ def test_forecast_warnings_are_alerts_of_their_own() -> None:
     assert names(sink.due(now=1)) == [("warning", "resolved")]
     sink.on_update(replace(forecast, state="recovered", revision=2))
     assert names(sink.due(now=2)) == [("forecast", "resolved")] and sink.active == {}
+
+
+def window(start: str, end: str, status: str) -> WindowResult:
+    return WindowResult(contract="c", term="ar", kpi="answer_rate", unit="ratio", scope="q1", window_start=start,
+                        window_end=end, value=0.95, numerator=19, denominator=20, threshold=0.8, warning=0.9,
+                        status=status, revision=0, closed_by="watermark")  # type: ignore[arg-type]
+
+
+def test_a_later_clean_window_resolves_a_closed_breach() -> None:
+    """A window that closed breached fires until a later window of its term and scope closes without a breach; a
+    late revision of an earlier window, a breached later window or another scope leave it firing."""
+    sink = AlertmanagerSink("http://am")
+    sink.on_update(replace(BASE, state="final", status="breached", value=0.5, revision=4))
+    assert names(sink.due(now=0)) == [("breach", "firing")]
+    sink.on_window(window("2026-11-23T09:45:00+08:00", "2026-11-23T10:00:00+08:00", "met"))  # earlier window
+    sink.on_window(window("2026-11-23T10:15:00+08:00", "2026-11-23T10:30:00+08:00", "breached"))
+    sink.on_window(replace(window("2026-11-23T10:15:00+08:00", "2026-11-23T10:30:00+08:00", "met"), scope="q2"))
+    assert sink.due(now=1) == [] and len(sink.active) == 1
+    sink.on_window(window("2026-11-23T02:15:00+00:00", "2026-11-23T02:30:00+00:00", "met"))  # same instant in UTC
+    [resolved] = sink.due(now=2)
+    assert resolved["labels"]["severity"] == "breach" and resolved["endsAt"] < (datetime.now(UTC)).isoformat()
+    assert sink.active == {} and sink.ends == {}
