@@ -14,7 +14,8 @@ Path = tuple[Any, ...]
 Finding = tuple[Path, str]
 
 OPTION_FIELDS = ("queues", "categories", "priorities", "services", "answer_within_seconds",
-                 "short_abandon_seconds", "abandons_within_target_good", "within", "scale_max")
+                 "short_abandon_seconds", "abandons_within_target_good", "within", "scale", "scale_max",
+                 "satisfied_at", "channels")
 """Term fields that only some KPI kinds take."""
 _IDENTITY_IGNORED = {"id", "description", "clause", "threshold", "warning", "penalty", "escalation", "grace",
                      "retention", "min_volume", "queues", "categories", "services"}
@@ -54,13 +55,29 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
         yield ("measured_during",), "service_hours needs a service_hours or calendar section with the hours"
     if contract.calendar is None and term.within is not None and term.within.uses_working_time:
         yield ("within",), "working time needs a calendar section with working hours and holidays"
-    if term.scale_max is not None and term.threshold > term.scale_max:
-        yield ("threshold",), f"{term.threshold:g} is above the scale maximum {term.scale_max:g}"
+    yield from _scale(term, spec.unit)
     yield from _subset(term.queues, contract.scope.queues, "queues")
     yield from _subset(term.categories, contract.scope.categories, "categories")
     yield from _subset(term.services, contract.scope.services, "services")
     if spec.source == "calls" and not contract.queues_of(term):
         yield (), f"{term.kpi} needs queues, in the term or in the scope"
+
+
+def _scale(term: Term, unit: str) -> Iterator[Finding]:
+    """A survey term's scale: given once, and holding its satisfied score and (points) its levels."""
+    if term.scale is not None and term.scale_max is not None:
+        yield ("scale_max",), "give scale or scale_max, not both (scale_max: N is scale: {min: 0, max: N})"
+        return
+    scale = term.points_scale
+    if scale is None:
+        return
+    low, high = scale
+    if term.satisfied_at is not None and not low <= term.satisfied_at <= high:
+        yield ("satisfied_at",), f"{term.satisfied_at:g} is outside the scale {low:g}..{high:g}"
+    for name in ("threshold", "warning") if unit == "points" else ():
+        level = getattr(term, name)
+        if level is not None and not low <= level <= high:
+            yield (name,), f"{level:g} is outside the scale {low:g}..{high:g}"
 
 
 def _subset(chosen: list[str] | None, scope: list[str], name: str) -> Iterator[Finding]:
@@ -75,6 +92,8 @@ def _scope_of(contract: Contract, term: Term) -> set[str]:
         return set(contract.queues_of(term))
     if source == "tickets":
         return set(term.categories or contract.scope.categories or ["*"])
+    if source == "surveys":  # a filtered term and an unfiltered one count different surveys
+        return set(term.categories or ["*"])
     if source == "availability":
         return set(term.services or contract.scope.services or ["*"])
     return {"*"}

@@ -25,6 +25,10 @@ CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds"})
 QUEUES = frozenset({"queues"})
 TICKET_OPTIONS = frozenset({"categories", "priorities", "within"})
 WITHIN = frozenset({"within"})
+SURVEY_FILTERS = frozenset({"categories", "channels"})
+"""Which surveys a survey term counts: by the `category` and `channel` the survey carries."""
+SCALED = SURVEY_FILTERS | {"scale", "scale_max"}
+"""Survey KPIs read on the term's points scale (a score outside it is dead-lettered, not counted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +57,9 @@ class KpiSpec:
     """The shortest window a term may judge it over."""
     default_categories: tuple[str, ...] = ()
     """Tickets: the categories counted when the term names none."""
+    default_scale: tuple[float, float] | None = None
+    """Surveys: the points scale (min, max) when the term declares none (`scale`, `scale_max`); None: no default,
+    any points the event schema takes count."""
 
     @property
     def title(self) -> str:
@@ -132,10 +139,15 @@ CATALOG: dict[str, KpiSpec] = _catalog(
             unit="ratio", higher_is_better=True, options=frozenset({"services"}), min_window_seconds=3600,
             measure="measured_seconds", definition="up seconds / measured seconds of the services"),
     KpiSpec(name="csat_average", title_zh="客户满意度", title_en="Average satisfaction", source="surveys",
-            unit="points", higher_is_better=True, options=frozenset({"scale_max"}), min_window_seconds=86400,
+            unit="points", higher_is_better=True, options=SCALED, min_window_seconds=86400,
             measure="surveys", definition="mean CSAT points of submitted surveys"),
+    KpiSpec(name="share_satisfied", title_zh="用户满意率", title_en="Share satisfied", source="surveys",
+            unit="ratio", higher_is_better=True, options=SCALED | {"satisfied_at"},
+            required=frozenset({"satisfied_at"}), min_window_seconds=86400, measure="surveys",
+            default_scale=(1.0, 5.0),
+            definition="surveys scoring `satisfied_at` or more on the scale (default 1..5) / submitted surveys"),
     KpiSpec(name="nps", title_zh="净推荐值", title_en="Net promoter score", source="surveys", unit="score",
-            higher_is_better=True, options=frozenset(), min_window_seconds=86400, measure="surveys",
+            higher_is_better=True, options=SURVEY_FILTERS, min_window_seconds=86400, measure="surveys",
             definition="% promoters (9-10) - % detractors (0-6) of submitted surveys"),
 )
 """Every KPI kind, by name, in the order contracts, dashboards and documentation list them."""

@@ -109,6 +109,20 @@ class Within(_Strict):
         return self.working_minutes is not None or self.working_hours is not None or self.working_days is not None
 
 
+class Scale(_Strict):
+    """The points scale of a survey term, e.g. {min: 1, max: 5}: a survey scored outside it is dead-lettered, not
+    counted (a 0/1-coded term must not take a 2 of a 1-5 survey)."""
+
+    min: float = Field(ge=0, description="Lowest score of the scale.")
+    max: float = Field(gt=0, le=1_000_000, description="Highest score of the scale.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if self.max <= self.min:
+            raise ValueError(f"max {self.max:g} must be above min {self.min:g}")
+        return self
+
+
 class RollingWindow(_Strict):
     """A sliding window: the value over the last `rolling` period, re-evaluated every `step`."""
 
@@ -163,7 +177,11 @@ class Term(_Strict):
     retention: Duration = Field(default="1d", description="How long a closed window accepts late events as revisions.")
     min_volume: int = Field(default=1, ge=1, description="Fewer contributions than this: insufficient_volume.")
     queues: list[str] | None = Field(default=None, description="Calls: queues of this term (default: the scope's).")
-    categories: list[str] | None = Field(default=None, description="Tickets: categories this term counts.")
+    categories: list[str] | None = Field(
+        default=None, description="Tickets: categories this term counts; surveys: the `category` of the surveys it "
+        "counts (e.g. complaint: complaint-handling surveys only).")
+    channels: list[str] | None = Field(
+        default=None, description="Surveys: the `channel` of the surveys this term counts (phone, email, chat, ...).")
     priorities: list[str] | None = Field(default=None, description="Tickets: priorities this term counts.")
     services: list[str] | None = Field(default=None, description="Availability: services (default: the scope's).")
     answer_within_seconds: float | None = Field(default=None, gt=0, description="service_level: the target T.")
@@ -172,7 +190,13 @@ class Term(_Strict):
     abandons_within_target_good: bool | None = Field(
         default=None, description="service_level: an abandon within T counts as a good contact.")
     within: Within | None = Field(default=None, description="Tickets: the time limit, e.g. {working_minutes: 15}.")
-    scale_max: float | None = Field(default=None, gt=0, description="csat_average: top of the points scale.")
+    scale: Scale | None = Field(
+        default=None, description="Surveys: the points scale, e.g. {min: 1, max: 5}; scores outside it are "
+        "dead-lettered (kind out_of_scale), not counted. Default: the KPI's (share_satisfied: 1..5).")
+    scale_max: float | None = Field(
+        default=None, gt=0, description="Surveys: top of a scale from 0 (the older form of {min: 0, max: N}).")
+    satisfied_at: float | None = Field(
+        default=None, description="share_satisfied: the lowest score counted as satisfied (e.g. 4 on 1..5).")
     penalty: Penalty | None = Field(default=None, description="Owed per breached window.")
     escalation: Escalation | None = Field(default=None, description="Right gained after repeated breaches.")
 
@@ -186,6 +210,16 @@ class Term(_Strict):
             raise ValueError(f"window {value!r} must divide a day evenly (e.g. 15m, 1h) or be one of "
                              f"{', '.join(CALENDAR_WINDOWS)}, or {{rolling: 7d}}")
         return value
+
+    @property
+    def points_scale(self) -> tuple[float, float] | None:
+        """(min, max) a survey's points must lie in for this term: `scale`, else 0..`scale_max`, else the KPI's
+        default (None: no scale, any points count)."""
+        if self.scale is not None:
+            return self.scale.min, self.scale.max
+        if self.scale_max is not None:
+            return 0.0, self.scale_max
+        return CATALOG[self.kpi].default_scale
 
     @property
     def window_seconds(self) -> int:

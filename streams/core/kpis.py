@@ -9,6 +9,7 @@ Calls are attributed to the window they were offered in (talk time too when the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -61,6 +62,9 @@ class KpiKind:
     KPI those that settle a ticket's clock as met."""
     forecast: ForecastHook | None = None
     """How the breach forecasts project a call KPI; None: no projection (the budget is still computed)."""
+    out_of_scale: Callable[[Event, Term], str | None] | None = None
+    """Why an event the term would count lies outside the term's scale (then it is dead-lettered with kind
+    `out_of_scale`, and `contribute` leaves it out); None: the KPI has no scale to check."""
 
     @property
     def name(self) -> str:
@@ -130,14 +134,50 @@ def _handle_time(event: Event, term: Term) -> Contribution | None:
     return None
 
 
-def _csat(event: Event, term: Term) -> Contribution | None:
-    if isinstance(event, SurveySubmitted) and event.csat_points is not None:
-        return event.ts, event.csat_points, 1.0
+def _survey_counted(event: Event, term: Term) -> bool:
+    """True for a survey the term's filters let through (`categories` and `channels`, matched exactly)."""
+    return (isinstance(event, SurveySubmitted) and (not term.categories or event.category in term.categories)
+            and (not term.channels or event.channel in term.channels))
+
+
+def _rated_points(event: Event, term: Term) -> float | None:
+    """The points of a survey the term counts, if it has some (in its scale or not)."""
+    if isinstance(event, SurveySubmitted) and event.csat_points is not None and _survey_counted(event, term):
+        return event.csat_points
     return None
 
 
+def survey_out_of_scale(event: Event, term: Term) -> str | None:
+    """Why a survey the term counts cannot count: its points lie outside the term's scale (None: they do not)."""
+    points, scale = _rated_points(event, term), term.points_scale
+    if points is None or scale is None or scale[0] <= points <= scale[1]:
+        return None
+    survey = event.survey_id if isinstance(event, SurveySubmitted) else event.event_id
+    return f"survey {survey!r} scored csat_points {points:g}, outside the scale {scale[0]:g}..{scale[1]:g}"
+
+
+def _points(event: Event, term: Term) -> float | None:
+    """The points of a survey the term counts, when they lie in its scale."""
+    points = _rated_points(event, term)
+    scale = term.points_scale
+    if points is None or (scale is not None and not scale[0] <= points <= scale[1]):
+        return None
+    return points
+
+
+def _csat(event: Event, term: Term) -> Contribution | None:
+    points = _points(event, term)
+    return None if points is None else (event.ts, points, 1.0)
+
+
+def _share_satisfied(event: Event, term: Term) -> Contribution | None:
+    points = _points(event, term)
+    satisfied = term.satisfied_at if term.satisfied_at is not None else math.inf  # the contract checks require it
+    return None if points is None else (event.ts, float(points >= satisfied), 1.0)
+
+
 def _nps(event: Event, term: Term) -> Contribution | None:
-    if isinstance(event, SurveySubmitted) and event.nps_score is not None:
+    if isinstance(event, SurveySubmitted) and event.nps_score is not None and _survey_counted(event, term):
         score = 100.0 if event.nps_score >= 9 else -100.0 if event.nps_score <= 6 else 0.0
         return event.ts, score, 1.0
     return None
@@ -209,7 +249,8 @@ KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["resolution_within"], None, frozenset({"ticket.resolved", "ticket.closed"})),
     KpiKind(CATALOG["complaints_closed_within"], None, frozenset({"ticket.closed"})),
     KpiKind(CATALOG["availability"], _probe, frozenset({"service.probe"})),  # + service.down/up: core.services
-    KpiKind(CATALOG["csat_average"], _csat, _SURVEY),
+    KpiKind(CATALOG["csat_average"], _csat, _SURVEY, out_of_scale=survey_out_of_scale),
+    KpiKind(CATALOG["share_satisfied"], _share_satisfied, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["nps"], _nps, _SURVEY),
 ))
 """Every KPI kind of the catalog, with how events contribute to it and how it is forecast."""

@@ -23,6 +23,7 @@ from streams.core.records import (
     DuplicateEvent,
     LateContribution,
     Output,
+    RejectedEvent,
     WindowResult,
 )
 from streams.core.state import ScopeState, WindowAgg, window_id
@@ -111,7 +112,21 @@ class Processor:
         out = self.ingest_contributions(state, scope, event, contributions, wall_now)
         if isinstance(event, CallEventBase | AgentEventBase):
             out.extend(self.forecaster.on_event(state, scope, event))
+        else:  # surveys: scores outside a term's scale are reported first (calls have no scale: hot path untouched)
+            out[:0] = self.out_of_scale(scope, event)
         return out
+
+    def out_of_scale(self, scope: str, event: Event) -> list[RejectedEvent]:
+        """One report per term whose scale the event's score lies outside (the term does not count it; the stream
+        dead-letters the event with kind `out_of_scale`, `cckpi compute` says so on stderr)."""
+        found: list[RejectedEvent] = []
+        for term in self._terms_for(scope, event):
+            check = term.kind.out_of_scale
+            reason = check(event, term.term) if check is not None else None
+            if reason is not None:
+                found.append(RejectedEvent(event.event_id, "out_of_scale",
+                                           f"{reason} of term {term.key}: not counted for it", term.key))
+        return found
 
     @staticmethod
     def repeated(state: ScopeState, scope: str, event: Event, digest: int) -> Output | None:

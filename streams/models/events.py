@@ -300,6 +300,12 @@ class SurveySubmitted(EventBase):
     queue: OptionalName = None
     ticket_id: str | None = Field(default=None, max_length=200)
     call_id: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(  # optional, so schema 1 producers stay valid
+        default=None, max_length=100, description="What the survey rates: the category of the contact or ticket "
+        "(enquiry, fault, complaint, ...); survey terms filter on it with `categories`.")
+    channel: str | None = Field(
+        default=None, max_length=50, description="Channel of the rated contact (phone, email, chat, web, ...); "
+        "survey terms filter on it with `channels`.")
 
 
 class ServiceDown(EventBase):

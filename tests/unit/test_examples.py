@@ -125,7 +125,8 @@ def test_telecom_outsourcing() -> None:
     complaints = term("telecom-outsourcing", "complaints-closed-5wd")
     assert complaints.within is not None and complaints.within.working_days == 5
     satisfaction = term("telecom-outsourcing", "satisfaction-month")
-    assert (satisfaction.kpi, satisfaction.scale_max, satisfaction.threshold) == ("csat_average", 1, 0.90)
+    assert (satisfaction.kpi, satisfaction.points_scale, satisfaction.satisfied_at, satisfaction.threshold) == (
+        "share_satisfied", (1, 5), 4, 0.90)
     assert contract("telecom-outsourcing").escalation is not None
 
 
