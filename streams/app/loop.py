@@ -30,7 +30,7 @@ from streams.core.batch import Engine
 from streams.core.layout import read_once
 from streams.kafka_io import topics
 from streams.kafka_io.admin import ensure_changelog, ensure_topics
-from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.connect import kafka_client
 from streams.kafka_io.store import ChangelogStore, Source
 from streams.models.families import CALLS, FAMILIES
 from streams.sinks.metrics import Metrics
@@ -48,7 +48,7 @@ class SourceLoop:
         self.shell = shell
         """The one shell of every owned source partition (an engine each)."""
         self.metrics = metrics
-        self.bootstrap = bootstrap_servers(settings.broker)
+        self.bootstrap = settings.bootstrap()
         self.group = f"{settings.app_id}-sources"
         """The consumer group of every source topic (a new name with the one state layout: a worker upgraded from
         the layout of `<app-id>-calls` starts from the retained events, never from old offsets with no state)."""
@@ -65,16 +65,16 @@ class SourceLoop:
 
     def changelog(self, topic: str) -> str:
         """The compacted changelog of a source topic's state."""
-        return f"{self.settings.app_id}-{topic}-changelog"
+        return topics.changelog(self.settings.app_id, topic)
 
     async def run(self) -> None:
         """Join the group and process batches until cancelled; leaves the group cleanly on the way out."""
         s = self.settings
-        await ensure_topics(self.bootstrap, (*topics.OUTPUTS, *topics.EVENT_TOPICS), s.partitions)
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5,
-                                    max_batch_size=1 << 20, max_request_size=16 << 20)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group, enable_auto_commit=False,
+        await ensure_topics(self.bootstrap, layout=s.topic_layout())
+        producer = kafka_client(AIOKafkaProducer, self.bootstrap, acks="all", linger_ms=5,
+                                max_batch_size=1 << 20, max_request_size=16 << 20)
+        consumer = kafka_client(
+            AIOKafkaConsumer, self.bootstrap, group_id=self.group, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_max, fetch_max_bytes=64 << 20,
             max_partition_fetch_bytes=16 << 20, session_timeout_ms=int(s.session_timeout * 1000),
             rebalance_timeout_ms=int(s.session_timeout * 1000),
@@ -84,7 +84,7 @@ class SourceLoop:
             await producer.start()
             for family in FAMILIES:  # each changelog has its source's partition count
                 partitions = len(await producer.partitions_for(family.topic))
-                await ensure_changelog(self.bootstrap, self.changelog(family.topic), partitions)
+                await ensure_changelog(self.bootstrap, self.changelog(family.topic), partitions, s.topic_layout())
             await consumer.start()
             self.consumer = consumer
             consumer.subscribe([f.topic for f in FAMILIES], listener=_Listener(self))

@@ -1,11 +1,14 @@
-"""Process-level behaviour of a worker: where it keeps local state, a bounded stop, and no log floods.
+"""Process-level behaviour of a worker: where it keeps local state, a bounded stop, and its logs.
 
 A worker whose broker is gone must still stop promptly when asked (Faust's graceful stop flushes the producer, which
 waits for a broker that may never come back), and must not write thousands of identical client errors a minute.
+Logs are text or JSON lines (`--log-format`), set up here for the worker (`configure_handlers`, on Faust's root
+logger) and for every other long-running command (`setup_logging`), so both write the same lines.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -14,12 +17,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 STOP_DEADLINE = 8.0
 """Seconds a signalled worker gets to stop gracefully before it exits anyway (the contract is: gone within 10 s)."""
 REPEAT_EVERY = 30.0
 """A repeated warning or error (same logger and message template) is logged at most once per this many seconds."""
+LOG_FORMATS = ("text", "json")
+"""`--log-format`: `text` (one human-readable line per record) or `json` (one JSON object per line)."""
+TEXT_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -108,3 +117,58 @@ def exit_after(seconds: float, code: int, reason: str) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: `ts` (ISO 8601, UTC), `level`, `logger`, `message`, then the record's extra fields
+    (`log.info(..., extra={...})`) and `exc` (the traceback, escaped into the line) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON; values JSON cannot hold are written as their `str`."""
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_") and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def log_formatter(log_format: str) -> logging.Formatter:
+    """The formatter of `--log-format` (`text` or `json`); anything else is a bug of the caller (the CLI checks it)."""
+    if log_format == "json":
+        return JsonFormatter()
+    if log_format == "text":
+        return logging.Formatter(TEXT_FORMAT)
+    raise ValueError(f"log format {log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
+
+
+def configure_handlers(logger: logging.Logger, log_format: str, limiter: logging.Filter | None = None) -> None:
+    """Every handler of `logger` writes `log_format` lines and holds back repeats (the worker calls this on the root
+    logger Faust has just set up)."""
+    formatter = log_formatter(log_format)
+    for handler in logger.handlers:
+        handler.setFormatter(formatter)
+    limit_repeats(logger, limiter)
+
+
+class _CommandHandler(logging.StreamHandler):
+    """The handler `setup_logging` adds (known by its class, so calling it again replaces it instead of doubling)."""
+
+
+def setup_logging(level: str, log_format: str, stream: TextIO | None = None) -> logging.Logger:
+    """Log records of `level` and above to `stream` (stderr) as `log_format` lines, repeats held back: the logging of
+    a long-running command other than the worker (whose logging Faust sets up). Returns the root logger."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _CommandHandler)]:
+        root.removeHandler(old)
+    handler = _CommandHandler(stream or sys.stderr)
+    handler.setFormatter(log_formatter(log_format))
+    handler.addFilter(RepeatLimiter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return root

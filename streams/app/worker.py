@@ -21,7 +21,7 @@ from typing import get_args
 import faust
 
 from streams.app.loop import SourceLoop
-from streams.app.process import STOP_DEADLINE, Backoff, exit_after, limit_repeats
+from streams.app.process import STOP_DEADLINE, Backoff, configure_handlers, exit_after
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
 from streams.contracts.model import Contract
@@ -30,8 +30,9 @@ from streams.core.gauges import open_tickets
 from streams.core.processor import Processor
 from streams.core.terms import TermIndex, compile_terms
 from streams.core.verdict import Status
-from streams.kafka_io.admin import wait_for_broker
-from streams.kafka_io.connect import bootstrap_servers, quiet_kafka_client
+from streams.kafka_io.admin import prepare_worker_topics, wait_for_broker
+from streams.kafka_io.connect import quiet_kafka_client
+from streams.kafka_io.security import faust_credentials
 from streams.sinks.credentials import HttpCredentials
 from streams.sinks.metrics import Metrics
 from streams.sinks.wiring import build_sinks
@@ -51,10 +52,11 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=faust_credentials(settings.kafka_security),
         store=settings.store,
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
         table_standby_replicas=0,
         web_enabled=False,
         key_serializer="raw",
@@ -117,12 +119,16 @@ def run_worker(settings: WorkerSettings, contracts: Sequence[Contract],
     """Run a worker until interrupted (SIGTERM or SIGINT): agents, timers and the metrics endpoint."""
     settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     with quiet_kafka_client():  # an unreachable broker is one line (streams.cli.errors), not a Faust traceback
-        asyncio.run(wait_for_broker(bootstrap_servers(settings.broker), settings.broker_wait))
+        asyncio.run(wait_for_broker(settings.bootstrap(), settings.broker_wait))
+        for warning in asyncio.run(prepare_worker_topics(settings.bootstrap(), settings.app_id,
+                                                         settings.topic_layout(), settings.broker_wait)):
+            log.warning("%s", warning)
     metrics = Metrics()
     app, loop = build_app(settings, contracts, metrics, alert_credentials)
     if settings.metrics_port is not None:
         metrics.serve(settings.metrics_port, settings.metrics_addr, ready=lambda: loop.readiness)
     worker = QuietWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.log_format = settings.log_format
     worker.execute_from_commandline()
 
 
@@ -132,10 +138,12 @@ class QuietWorker(faust.Worker):
     Repeated warnings are rate-limited, and a stop signal ends the process within `STOP_DEADLINE` seconds."""
 
     _stop_timer: threading.Timer | None = None
+    log_format: str = "text"
+    """`--log-format` of the worker's log lines (`streams.app.process.configure_handlers`)."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
-        limit_repeats(logger)
+        configure_handlers(logger, self.log_format)
 
     def install_signal_handlers(self) -> None:
         """Faust's handlers, with SIGTERM and SIGINT bounded in time (see `_stop_within_deadline`)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import httpx
 import typer
 
 from streams.cli.common import contracts_or_exit
+from streams.cli.credentials import GRAFANA_ENV, env_token
 from streams.contracts.model import Contract
 from streams.dashboards.build import FILES, outdated, write_dashboards
 from streams.dashboards.queries import PrometheusApi, PrometheusError, label_values_query, template_variables
@@ -20,7 +22,7 @@ app = typer.Typer(
 **Examples**
 
 - `cckpi dashboards build`
-- `cckpi dashboards publish --url http://localhost:3000 --token $GRAFANA_TOKEN --folder CCKPI`
+- `CCKPI_GRAFANA_TOKEN=glsa_... cckpi dashboards publish --url http://localhost:3000 --folder CCKPI`
 - `cckpi dashboards preview --prometheus http://localhost:9090 --out docs/operations-wall.png`
 """,
     no_args_is_help=True, rich_markup_mode="markdown")
@@ -70,8 +72,9 @@ def build(contract: Contracts = None, out: OutDir = Path("dashboards"),
 @app.command("publish")
 def publish(
     url: Annotated[str, typer.Option(help="Grafana base URL, e.g. http://localhost:3000.")],
-    token: Annotated[str | None, typer.Option(envvar="GRAFANA_TOKEN",
-                                              help="Service-account token (or $GRAFANA_TOKEN).")] = None,
+    token: Annotated[str | None, typer.Option(help=(
+        f"Service-account token (visible in the process list: prefer {GRAFANA_ENV}_TOKEN or {GRAFANA_ENV}_TOKEN_FILE, "
+        "as for `cckpi grafana annotate`; GRAFANA_TOKEN, the older name, still works)."))] = None,
     folder: Annotated[str | None, typer.Option(help="Folder title (created if missing); default General.")] = None,
     directory: Annotated[Path, typer.Option("--dir", help="Directory of the dashboard JSON files.")]
     = Path("dashboards"),
@@ -81,11 +84,12 @@ def publish(
 
     **Examples**
 
-    - `cckpi dashboards publish --url http://localhost:3000 --token $GRAFANA_TOKEN`
-    - `GRAFANA_TOKEN=glsa_... cckpi dashboards publish --url https://grafana.example.com --folder CCKPI`
+    - `CCKPI_GRAFANA_TOKEN_FILE=/run/secrets/grafana cckpi dashboards publish --url http://localhost:3000`
+    - `CCKPI_GRAFANA_TOKEN=glsa_... cckpi dashboards publish --url https://grafana.example.com --folder CCKPI`
     """
     from streams.dashboards.publish import publish as upload
 
+    token = token or env_token() or legacy_token()
     files = [directory / name for name in FILES if (directory / name).is_file()]
     if not files:
         typer.secho(f"no dashboard in {directory}/ (run `cckpi dashboards build`)", fg="red", err=True)
@@ -98,6 +102,14 @@ def publish(
         raise typer.Exit(1) from None
     for p in done:
         typer.echo(f"{p.name}: {url.rstrip('/')}{p.url} (version {p.version})")
+
+
+def legacy_token() -> str | None:
+    """`$GRAFANA_TOKEN`, the variable `dashboards publish` read before every credential became `CCKPI_GRAFANA_*`."""
+    token = os.environ.get("GRAFANA_TOKEN") or None
+    if token is not None:
+        typer.secho(f"warning: GRAFANA_TOKEN is deprecated: use {GRAFANA_ENV}_TOKEN", fg="yellow", err=True)
+    return token
 
 
 @app.command("preview")

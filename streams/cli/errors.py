@@ -2,7 +2,7 @@
 
 `CckpiGroup` (the `cckpi` command's group, see `main.py`) catches the errors below wherever a command raises them:
 usage errors, unreadable files, bad periods, contract and adapter errors, records files that hold something
-else, unreachable Kafka brokers. Anything else
+else, unreachable Kafka brokers and brokers that refuse the Kafka security settings. Anything else
 is a bug and keeps its traceback.
 """
 
@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - depends on the Typer version installed
 
 from streams.adapters import AdapterError
 from streams.contracts.loader import ContractError
+from streams.kafka_io.connect import BrokerRefused
 from streams.ledger import PeriodError
 from streams.report.records_source import RecordsError
 
@@ -49,7 +50,7 @@ def describe(exc: BaseException) -> list[str]:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         return [f"error: {exc.format_message()}{hint}"]
-    if isinstance(exc, UserError | PeriodError | AdapterError | RecordsError):
+    if isinstance(exc, UserError | PeriodError | AdapterError | RecordsError | BrokerRefused):
         return [f"error: {exc}"]
     if is_kafka_error(exc):
         return [f"error: Kafka broker not reachable or failing: {exc!r}"]

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from streams.cli.credentials import credentials_or_exit, usage_error
+from streams.cli.kafka_options import with_kafka_security
+from streams.cli.options import from_command_line, setting
 from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
 from streams.report.records_source import breaches_from_topic, read_breaches
 from streams.sinks.credentials import CredentialsError, HttpCredentials, split_userinfo
 from streams.sinks.grafana import CREDENTIALS_ENV, GrafanaError, annotate, connect
@@ -17,7 +20,9 @@ app = typer.Typer(help="Grafana: breach annotations.", no_args_is_help=True, ric
 
 
 @app.command("annotate")
+@with_kafka_security
 def annotate_command(
+    ctx: typer.Context,
     url: Annotated[str, typer.Option(help="Grafana base URL, e.g. http://127.0.0.1:3000.")],
     token: Annotated[str | None, typer.Option(
         help="Service account token (visible in the process list: prefer CCKPI_GRAFANA_TOKEN or --auth-file).")
@@ -25,7 +30,8 @@ def annotate_command(
     auth_file: Annotated[Path | None, typer.Option(
         help="YAML file with `token`, or `username` and `password` (else CCKPI_GRAFANA_TOKEN[_FILE] or "
              "CCKPI_GRAFANA_USERNAME/_PASSWORD[_FILE], else the URL's user:pass@).")] = None,
-    broker: Annotated[str | None, typer.Option(help="Read `cckpi.breaches` from this broker.")] = None,
+    broker: Annotated[str | None, setting("--broker", help="Read `cckpi.breaches` from this broker.")] = None,
+    kafka_security: KafkaSecurity = PLAINTEXT,
     breaches: Annotated[Path | None, typer.Option(help="Breach records as JSON lines (as on the topic).")] = None,
     dashboard_uid: Annotated[str | None, typer.Option(help="Attach to this dashboard (default: organisation-wide).")
                              ] = None,
@@ -41,11 +47,14 @@ def annotate_command(
     - `cckpi grafana annotate --url http://grafana:3000 --auth-file grafana.yaml --breaches breaches.jsonl
       --dashboard-uid ops`
     """
+    if breaches is not None and not from_command_line(ctx, "broker"):
+        broker = None  # --breaches on the command line wins over CCKPI_BROKER
     if (broker is None) == (breaches is None):
         typer.secho("error: give either --broker or --breaches", fg="red", err=True)
         raise typer.Exit(2)
     url, credentials = grafana_credentials(url, token, auth_file)
-    records = read_breaches(breaches) if breaches is not None else breaches_from_topic(bootstrap_servers(broker or ""))
+    records = read_breaches(breaches) if breaches is not None else \
+        breaches_from_topic(bootstrap_servers(broker or "", kafka_security))
     try:
         tally = annotate(connect(url, credentials), records, dashboard_uid, url=url, secrets=credentials.secrets())
     except GrafanaError as exc:

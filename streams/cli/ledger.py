@@ -16,14 +16,24 @@ from rich.table import Table
 from streams.cli.common import contracts_or_exit
 from streams.cli.errors import UserError
 from streams.cli.inputs import adapter_errors_exit, events_or_exit, report_unjudged
-from streams.cli.options import EVENTS_HELP, SOURCE_HELP, ContractFiles, PeriodOption, Timezone
+from streams.cli.kafka_options import with_kafka_security
+from streams.cli.options import (
+    EVENTS_HELP,
+    SOURCE_HELP,
+    ContractFiles,
+    PeriodOption,
+    Timezone,
+    from_command_line,
+    setting,
+)
 from streams.contracts.model import Contract
 from streams.kafka_io import topics
 from streams.kafka_io.connect import bootstrap_servers
 from streams.kafka_io.publish import publish_records
+from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
 from streams.ledger import build_ledger
 from streams.ledger.escalations import PeriodLedger, escalation_messages, ledger_of_period
-from streams.report.records_source import breaches_from_topic, from_batch, read_breaches
+from streams.report.records_source import breaches_from_topic, from_batch, ledger_period, read_breaches
 
 
 class Format(StrEnum):
@@ -34,10 +44,12 @@ class Format(StrEnum):
     json = "json"
 
 
+@with_kafka_security
 def ledger_command(
+    ctx: typer.Context,
     contract: ContractFiles,
     period: PeriodOption,
-    broker: Annotated[str | None, typer.Option(help="Read `cckpi.breaches` from this broker.")] = None,
+    broker: Annotated[str | None, setting("--broker", help="Read `cckpi.breaches` from this broker.")] = None,
     breaches: Annotated[Path | None, typer.Option(
         help="Breach records as JSON lines (as on the topic; `-`: standard input).")] = None,
     events: Annotated[Path | None, typer.Option(help="Compute the breaches from these events. " + EVENTS_HELP)
@@ -49,6 +61,7 @@ def ledger_command(
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     publish_to: Annotated[str | None, typer.Option(
         help="Also publish the escalations reached to `cckpi.escalations` on this broker (idempotent keys).")] = None,
+    kafka_security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Show the penalty ledger of a period: each final breach once (its latest revision decides), the money per
     contract and currency, and the escalation rights reached (e.g. 3 breaches in a quarter: termination).
@@ -62,21 +75,27 @@ def ledger_command(
     - `cckpi ledger -c contracts/examples/anonymous-bank.yaml --period 1999-03 --source anonymous-bank data/*.txt`
     - `cckpi ledger -c contracts/examples/demo.yaml --period 2026-Q4 --breaches breaches.jsonl --format csv`
     """
+    if not from_command_line(ctx, "broker") and any(given is not None for given in (breaches, events, source)):
+        broker = None  # a source on the command line wins over CCKPI_BROKER
     if sum(given is not None for given in (broker, breaches, events, source)) != 1:
         raise UserError("give exactly one of --broker URL, --breaches FILE, --events FILE or --source NAME FILE...")
     contracts = contracts_or_exit(contract)
-    records = _breaches(contracts, broker, breaches, events, source, files, timezone)
+    broker = broker and bootstrap_servers(broker, kafka_security)
+    records = _breaches(contracts, period, broker, breaches, events, source, files, timezone)
     view = ledger_of_period(build_ledger(records, contracts), period)
     if publish_to is not None:
-        publish_records(bootstrap_servers(publish_to), topics.ESCALATIONS, escalation_messages(view.escalations))
+        publish_records(bootstrap_servers(publish_to, kafka_security), topics.ESCALATIONS,
+                        escalation_messages(view.escalations))
     {Format.json: _print_json, Format.csv: _print_csv, Format.table: _print_table}[format](view)
 
 
-def _breaches(contracts: list[Contract], broker: str | None, breaches: Path | None, events: Path | None,
-              source: str | None, files: list[Path] | None, timezone: str | None) -> list[dict[str, Any]]:
-    """The breach records of the one source given: the topic, a records file, or the batch engine."""
+def _breaches(contracts: list[Contract], period: str, broker: str | None, breaches: Path | None,
+              events: Path | None, source: str | None, files: list[Path] | None,
+              timezone: str | None) -> list[dict[str, Any]]:
+    """The breach records of the one source given: the topic (refused when it no longer holds the period), a
+    records file, or the batch engine."""
     if broker is not None:
-        return breaches_from_topic(bootstrap_servers(broker))
+        return breaches_from_topic(bootstrap_servers(broker), period=ledger_period(contracts, period))
     if breaches is not None:
         return read_breaches(breaches)
     err = Console(stderr=True)

@@ -13,20 +13,41 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from streams.adapters import AdapterError, ReadStats, adapter_for
 from streams.cli.common import publish_or_exit
-from streams.cli.options import Broker, DeliveryTimeout, SourceFiles, SourceName, Timezone
+from streams.cli.kafka_options import with_kafka_security
+from streams.cli.options import (
+    Broker,
+    DeliveryTimeout,
+    LogFormat,
+    LogFormatOption,
+    LogLevel,
+    LogLevelOption,
+    SourceFiles,
+    SourceName,
+    Timezone,
+    setup_command_logging,
+)
+from streams.cli.topic_options import Partitions, ReplicationFactor, topic_layout
 from streams.kafka_io.connect import bootstrap_servers
 from streams.kafka_io.publish import DELIVERY_TIMEOUT
+from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
+from streams.kafka_io.topics import DEFAULT_PARTITIONS, DEFAULT_REPLICATION
 from streams.sim.producer import Pacing, Published, publish, topic_for
 
 
+@with_kafka_security
 def replay_command(
     source: SourceName,
     files: SourceFiles,
     broker: Broker = "kafka://127.0.0.1:9092",
+    kafka_security: KafkaSecurity = PLAINTEXT,
     speed: Annotated[float, typer.Option(help="Source seconds per wall second (3600: an hour a second).")] = 60.0,
     as_fast_as_possible: Annotated[bool, typer.Option(help="Ignore --speed; publish without pauses.")] = False,
     timezone: Timezone = None,
     delivery_timeout: DeliveryTimeout = DELIVERY_TIMEOUT,
+    partitions: Partitions = DEFAULT_PARTITIONS,
+    replication_factor: ReplicationFactor = DEFAULT_REPLICATION,
+    log_level: LogLevelOption = LogLevel.warning,
+    log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Replay real source files as cckpi events: calls to `cckpi.calls`, tickets to `cckpi.tickets`, surveys to
     `cckpi.surveys`, availability to `cckpi.availability`, each keyed by its routing key (queue, ticket, service).
@@ -46,6 +67,7 @@ def replay_command(
     - `cckpi replay --source asterisk-queue-log /var/log/asterisk/queue_log --timezone America/New_York`
     - `cckpi replay --source servicenow-incidents incidents.csv --speed 86400 --broker 127.0.0.1:9092`
     """
+    setup_command_logging(log_level, log_format)
     err = Console(stderr=True)
     try:
         adapter = adapter_for(source, timezone)
@@ -56,9 +78,9 @@ def replay_command(
                   TimeElapsedColumn(), console=err, transient=False) as progress:
         task = progress.add_task("replay", total=None, line="reading")
         on_problem, on_sent = _reporters(progress, task)
-        run = publish(adapter.read(files, on_problem, stats), bootstrap_servers(broker), topic_for,
+        run = publish(adapter.read(files, on_problem, stats), bootstrap_servers(broker, kafka_security), topic_for,
                       Pacing(speed=None if as_fast_as_possible else speed), on_sent, report_every=500,
-                      delivery_timeout=delivery_timeout)
+                      delivery_timeout=delivery_timeout, layout=topic_layout(partitions, replication_factor))
         try:
             sent = publish_or_exit(run, progress)
         except AdapterError as exc:

@@ -14,9 +14,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from streams.cli.common import contracts_or_exit
 from streams.cli.errors import UserError, is_kafka_error
 from streams.cli.inputs import adapter_errors_exit, digested_events, report_unjudged
+from streams.cli.kafka_options import with_kafka_security
 from streams.cli.options import EVENTS_HELP, SOURCE_HELP, Broker, PeriodOption, Timezone
 from streams.contracts.model import Contract
 from streams.kafka_io.connect import bootstrap_servers
+from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
 from streams.models.events import Event
 from streams.report import Statement, build_statement, parse_period
 from streams.report.browser import BrowserMissing, print_pdf, screenshot
@@ -24,16 +26,18 @@ from streams.report.csv_files import write_csv
 from streams.report.digest import file_digest
 from streams.report.html_page import render_html
 from streams.report.labels import fmt_money
+from streams.report.period import Period
 from streams.report.records_source import Records, from_batch, from_topics, write_records
 
 
-def _from_topics(contract: Contract, broker: str, timeout: float, progress: Progress) -> Records:
-    """This contract's records on the topics, each topic's reading shown as a progress line."""
+def _from_topics(contract: Contract, broker: str, timeout: float, progress: Progress, period: Period) -> Records:
+    """This contract's records on the topics, each topic's reading shown as a progress line; a topic that no longer
+    holds the whole period is a user error (`PeriodNotRetained`)."""
     def on_read(topic: str, read: int, kept: int) -> None:
         progress.add_task(f"read {topic}: {kept} records of {contract.id}", total=read, completed=read)
 
     try:
-        return from_topics(bootstrap_servers(broker), contract, timeout, on_read)
+        return from_topics(bootstrap_servers(broker), contract, timeout, on_read, period)
     except Exception as exc:  # TimeoutError included: the topic was not read to its end
         if not (is_kafka_error(exc) or isinstance(exc, OSError)):
             raise
@@ -72,6 +76,7 @@ def _command(contract: Path, period: str, out: Path, broker: str | None, events:
     return f"cckpi report -c {contract.name} --period {period} {given} --out {out.name}"
 
 
+@with_kafka_security
 def report_command(
     contract: Annotated[Path, typer.Option("--contract", "-c", help="The contract file.", exists=True,
                                            dir_okay=False, readable=True, show_default=False)],
@@ -81,6 +86,7 @@ def report_command(
     from_topic: Annotated[bool, typer.Option(
         "--from-topic", help="Read `cckpi.kpi-windows` and `cckpi.breaches` from --broker.")] = False,
     broker: Broker = "kafka://127.0.0.1:9092",
+    kafka_security: KafkaSecurity = PLAINTEXT,
     source: Annotated[str | None, typer.Option(
         help=SOURCE_HELP + " Compute the records from FILE... in batch.", show_default=False)] = None,
     files: Annotated[list[Path] | None, typer.Argument(
@@ -123,7 +129,7 @@ def report_command(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   disable=not err.is_terminal) as progress:  # off in scripts and logs: stderr keeps to its messages
         if from_topic:
-            records = _from_topics(loaded, broker, timeout, progress)
+            records = _from_topics(loaded, bootstrap_servers(broker, kafka_security), timeout, progress, when)
         else:
             records = _from_batch(loaded, events, source, files, timezone, err, progress)
         task = progress.add_task("write statement", total=None)

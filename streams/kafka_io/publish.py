@@ -22,8 +22,9 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from streams.kafka_io.admin import ensure_topics
-from streams.kafka_io.connect import quiet_kafka_client
+from streams.kafka_io.admin import DEFAULT_LAYOUT, ensure_topics
+from streams.kafka_io.connect import BrokerRefused, kafka_client, quiet_kafka_client
+from streams.kafka_io.topics import TopicConfigError, TopicLayout
 
 DELIVERY_TIMEOUT = 120.0
 """Default seconds a message may wait for the broker's acknowledgement, retries included (Kafka's own default)."""
@@ -54,8 +55,8 @@ class PublishError(Exception):
 
 
 class BrokerUnavailable(PublishError):
-    """No broker answered at start, or the address is not one (nothing was sent): a user error, like a wrong
-    `--broker`."""
+    """No broker answered at start, the address is not one, or the broker refused the security settings (nothing
+    was sent): a user error, like a wrong `--broker` or password."""
 
     exit_code = 2
 
@@ -176,10 +177,12 @@ class AcknowledgedSender:
 
 @contextlib.asynccontextmanager
 async def acknowledged_sender(bootstrap: str, names: list[str], delivery_timeout: float = DELIVERY_TIMEOUT,
-                              connect_timeout: float = CONNECT_TIMEOUT) -> AsyncIterator[AcknowledgedSender]:
-    """A sender to the topics `names` (created first if missing), closed on exit; raises BrokerUnavailable if no
-    broker answers within `connect_timeout` seconds (nothing is sent then)."""
-    sender = AcknowledgedSender(await _connect(bootstrap, names, delivery_timeout, connect_timeout), delivery_timeout)
+                              connect_timeout: float = CONNECT_TIMEOUT, layout: TopicLayout = DEFAULT_LAYOUT
+                              ) -> AsyncIterator[AcknowledgedSender]:
+    """A sender to the topics `names` (created first with `layout` if missing), closed on exit; raises
+    BrokerUnavailable if no broker answers within `connect_timeout` seconds or refuses a topic (nothing is sent)."""
+    sender = AcknowledgedSender(await _connect(bootstrap, names, delivery_timeout, connect_timeout, layout),
+                                delivery_timeout)
     try:
         yield sender
     finally:
@@ -187,18 +190,22 @@ async def acknowledged_sender(bootstrap: str, names: list[str], delivery_timeout
 
 
 async def _connect(bootstrap: str, names: list[str], delivery_timeout: float,
-                   connect_timeout: float) -> AIOKafkaProducer:
+                   connect_timeout: float, layout: TopicLayout = DEFAULT_LAYOUT) -> AIOKafkaProducer:
     """Create the topics and start an idempotent producer that knows their partitions, or raise BrokerUnavailable."""
     _check_address(bootstrap)
     try:
         async with asyncio.timeout(connect_timeout + 5.0):  # ensure_topics' own retries end first, with the reason
-            await ensure_topics(bootstrap, names, timeout=connect_timeout)
+            await ensure_topics(bootstrap, names, layout, timeout=connect_timeout)
             try:
                 producer = await _start_producer(bootstrap, names, delivery_timeout, idempotent=True)
             except KafkaError as exc:  # e.g. tansu, the demo's broker, has no InitProducerId
                 log.warning("the broker refused an idempotent producer (%r): sending with acks=all and retries; "
                             "a resent event is counted once by its event id", exc)
                 producer = await _start_producer(bootstrap, names, delivery_timeout, idempotent=False)
+    except TopicConfigError as exc:  # e.g. more replicas asked than there are brokers
+        raise BrokerUnavailable(str(exc)) from None
+    except BrokerRefused as exc:
+        raise BrokerUnavailable(str(exc)) from None
     except (KafkaError, OSError, ValueError) as exc:  # TimeoutError is an OSError
         raise BrokerUnavailable.after(bootstrap, connect_timeout, exc) from None
     return producer
@@ -207,8 +214,8 @@ async def _connect(bootstrap: str, names: list[str], delivery_timeout: float,
 async def _start_producer(bootstrap: str, names: list[str], delivery_timeout: float,
                           idempotent: bool) -> AIOKafkaProducer:
     """A started acks=all producer that already knows the partitions of `names`."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=idempotent,
-                                linger_ms=5, request_timeout_ms=_request_timeout_ms(delivery_timeout))
+    producer = kafka_client(AIOKafkaProducer, bootstrap, acks="all", enable_idempotence=idempotent, linger_ms=5,
+                            request_timeout_ms=_request_timeout_ms(delivery_timeout))
     try:
         await producer.start()
         for name in names:  # so that a send during an outage never waits for a topic's metadata
@@ -270,12 +277,13 @@ def publish_records(bootstrap: str, topic: str, records: Iterable[tuple[bytes, b
                     timeout: float = CONNECT_TIMEOUT) -> int:
     """Send (key, value) messages to `topic` (created first if missing) with acks=all, synchronously, and wait until
     the broker acknowledged them all; return how many. Raises kafka-python's KafkaError when no broker answers or a
-    message is not acknowledged within `timeout` seconds."""
+    message is not acknowledged within `timeout` seconds, BrokerRefused when the broker refuses the address's
+    security settings."""
     from kafka import KafkaProducer  # imported here: slow, and only this path needs it
 
     with quiet_kafka_client():
         asyncio.run(ensure_topics(bootstrap, [topic], timeout=timeout))
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", bootstrap_timeout_ms=int(timeout * 1000))
+        producer = kafka_client(KafkaProducer, bootstrap, acks="all", bootstrap_timeout_ms=int(timeout * 1000))
         try:
             futures = [producer.send(topic, key=key, value=value) for key, value in records]
             producer.flush(timeout=timeout)

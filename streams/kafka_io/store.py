@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.kafka_io.connect import kafka_client
+
 log = logging.getLogger(__name__)
 
 
@@ -75,12 +77,12 @@ class ChangelogStore:
 
     async def restore(self, bootstrap: str, sources: Iterable[Source]) -> int:
         """Read the changelog partitions of these sources from the start to their current end; returns the records
-        read."""
+        read. `bootstrap` carries the security settings (`streams.kafka_io.connect.KafkaAddress`)."""
         wanted = {TopicPartition(self.changelog(topic), p): (topic, p) for topic, p in sources}
         if not wanted:
             return 0
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", max_partition_fetch_bytes=8 << 20)
+        consumer = kafka_client(AIOKafkaConsumer, bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=8 << 20)
         await consumer.start()
         read = 0
         try:

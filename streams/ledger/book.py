@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -96,6 +97,22 @@ def escalation_period(window_start: str, within: str) -> str:
     year, month = window_start[:4], int(window_start[5:7])
     return {"month": window_start[:7], "quarter": f"{year}-Q{(month - 1) // 3 + 1}", "year": year,
             "contract": "contract"}[within]
+
+
+HISTORY_START = date(1970, 1, 1)
+"""What a ledger needs when an escalation counts over a whole contract of unknown start: every record (Kafka's
+publish times start at the epoch)."""
+
+
+def lookback_start(contract: Contract, period: str) -> date:
+    """The first day whose breaches the ledger of `period` depends on for this contract: the period's first day,
+    or earlier when an escalation counts breaches over a span that contains it (its quarter or year; for
+    `within: contract`, the contract's `effective_from`, else its whole history)."""
+    year, first, _ = parse_period_label(period)
+    rules = [t.escalation for t in contract.terms if t.escalation] + [e for e in [contract.escalation] if e]
+    spans = {"month": date(year, first, 1), "quarter": date(year, (first - 1) // 3 * 3 + 1, 1),
+             "year": date(year, 1, 1), "contract": contract.effective_from or HISTORY_START}
+    return min([date(year, first, 1), *(spans[rule.within] for rule in rules)])
 
 
 def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract]) -> Ledger:

@@ -1,13 +1,15 @@
 """Where the published records come from, for `cckpi report`, `cckpi ledger` and `cckpi grafana annotate`: the
 topics the stream writes, a file of their records, or the batch engine of `cckpi compute` (exactly those records).
-One place, so the three commands read the same records the same way."""
+One place, so the three commands read the same records the same way, and refuse the same way a period that a topic
+no longer fully holds (`PeriodNotRetained`, judged by `topics.answers_from`)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,9 +21,12 @@ from streams.core.batch import compute
 from streams.core.records import BreachUpdate, Output, OutsideContract, RejectedEvent, TicketMissed, WindowResult
 from streams.core.terms import compile_terms
 from streams.kafka_io import topics
-from streams.kafka_io.read import read_messages, read_topic
+from streams.kafka_io.admin import topic_configs
+from streams.kafka_io.read import TopicRead, read_topic_log
+from streams.ledger.book import lookback_start
 from streams.models.events import Event
 from streams.report.digest import InputDigest, lines_digest
+from streams.report.period import Period, parse_period
 from streams.report.statement import Published
 
 STDIN = "-"
@@ -35,7 +40,13 @@ OnRead = Callable[[str, int, int], None]
 
 
 class RecordsError(ValueError):
-    """A records file holds something that is not a record; `str()` is one line naming the file and line."""
+    """A records file holds something that is not a record, or a topic cannot give the records asked; `str()` is
+    one line naming the file and line, or the topic."""
+
+
+class PeriodNotRetained(RecordsError):
+    """A topic's oldest records were deleted (it is not compacted) after the start of the period asked, so its
+    statement or ledger would silently miss some: refused, naming the topic, from when it answers and the period."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +62,14 @@ class Records:
     say, as the stream dead-letters them."""
 
 
-def from_topics(bootstrap: str, contract: Contract, timeout: float, on_read: OnRead | None = None) -> Records:
+def from_topics(bootstrap: str, contract: Contract, timeout: float, on_read: OnRead | None = None,
+                period: Period | None = None) -> Records:
     """This contract's records on `cckpi.kpi-windows` and `cckpi.breaches`, digested as read, windows stamped with
-    their publish time in the contract's timezone."""
+    their publish time in the contract's timezone; PeriodNotRetained when a topic no longer holds all of `period`."""
     tz = ZoneInfo(contract.timezone)
     found: dict[str, list[tuple[dict[str, Any], bytes, int]]] = {}
     for topic in (topics.KPI_WINDOWS, topics.BREACHES):
-        messages = read_messages(bootstrap, topic, timeout)
+        messages = read_retained(bootstrap, topic, timeout, period).messages
         decoded = [(orjson.loads(m.value), m.value, m.timestamp_ms) for m in messages]
         found[topic] = [d for d in decoded if isinstance(d[0], dict) and d[0].get("contract") == contract.id]
         if on_read is not None:
@@ -67,10 +79,35 @@ def from_topics(bootstrap: str, contract: Contract, timeout: float, on_read: OnR
     return Records(windows, [r for r, _, _ in found[topics.BREACHES]], inputs)
 
 
-def breaches_from_topic(bootstrap: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def breaches_from_topic(bootstrap: str, timeout: float = 30.0, period: Period | None = None) -> list[dict[str, Any]]:
     """Every breach record on `cckpi.breaches`, from its start to its current end (values that are not JSON
-    objects are not records, and left out)."""
-    return [r for r in read_topic(bootstrap, topics.BREACHES, timeout) if isinstance(r, dict)]
+    objects are not records, and left out); PeriodNotRetained when it no longer holds all of `period`."""
+    messages = read_retained(bootstrap, topics.BREACHES, timeout, period).messages
+    return [r for r in (orjson.loads(m.value) for m in messages) if isinstance(r, dict)]
+
+
+def ledger_period(contracts: Sequence[Contract], label: str) -> Period:
+    """The span whose breaches the ledger of period `label` needs: from the earliest `lookback_start` of the
+    contracts (each in its own timezone; escalations may count earlier breaches) to the period's end."""
+    spans = [parse_period(label, c.timezone) for c in contracts]
+    start = min(datetime.combine(lookback_start(c, label), time(), ZoneInfo(c.timezone)) for c in contracts)
+    return Period(label, start, max(p.end for p in spans))
+
+
+def read_retained(bootstrap: str, topic: str, timeout: float, period: Period | None) -> TopicRead:
+    """A topic read to its end, refused (PeriodNotRetained) when it no longer holds every record from the start of
+    `period` (None: no check). The broker is asked the topic's cleanup policy only when a partition lost records."""
+    read = read_topic_log(bootstrap, topic, timeout)
+    if period is not None and any(log.start > 0 for log in read.logs):
+        configs = asyncio.run(topic_configs(bootstrap, [topic], timeout)).get(topic)
+        horizon = topics.answers_from(None if configs is None else configs.get("cleanup.policy"), read.logs)
+        if horizon.since is not None and horizon.since > period.start:
+            since = horizon.since.astimezone(period.start.tzinfo).isoformat(timespec="seconds")
+            raise PeriodNotRetained(
+                f"{topic} cannot answer for period {period.label}: it needs the records from "
+                f"{period.start.isoformat()} on but holds every record only from {since} on, older ones were "
+                f"deleted ({horizon.reason})")
+    return read
 
 
 def read_breaches(path: Path) -> list[dict[str, Any]]:

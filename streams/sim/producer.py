@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from streams.kafka_io import topics
+from streams.kafka_io.admin import DEFAULT_LAYOUT
 from streams.kafka_io.publish import (
     CONNECT_TIMEOUT,
     DELIVERY_TIMEOUT,
@@ -24,6 +25,7 @@ from streams.kafka_io.publish import (
     PublishError,
     acknowledged_sender,
 )
+from streams.kafka_io.topics import TopicLayout
 from streams.models.decode import encode_event
 from streams.models.events import Event
 from streams.models.families import family_of, routing_key
@@ -93,19 +95,21 @@ def _schedule(events: Iterable[Event], pacing: Pacing) -> Iterable[tuple[float, 
 
 async def publish(events: Iterable[Event], bootstrap: str, topic: str | TopicChooser, pacing: Pacing,
                   on_sent: Callable[[Published], None] | None = None, *, report_every: int = 100,
-                  delivery_timeout: float = DELIVERY_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT) -> Published:
+                  delivery_timeout: float = DELIVERY_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT,
+                  layout: TopicLayout = DEFAULT_LAYOUT) -> Published:
     """Send events keyed by their routing key to `topic` (a name, or a function of the event); return once the
     broker has acknowledged every one of them.
 
-    Events are paced to the wall clock unless `pacing.speed` is None. Topics are created first: the named one, or
-    every event topic when a chooser is given. `on_sent` is called every `report_every` events and at the end.
+    Events are paced to the wall clock unless `pacing.speed` is None. Topics are created first, as `layout` says:
+    the named one, or every event topic when a chooser is given. `on_sent` is called every `report_every` events and
+    at the end.
     Raises BrokerUnavailable if no broker answers within `connect_timeout` seconds at start, and DeliveryFailed when
     a message is not acknowledged within `delivery_timeout` seconds of being sent, retries included (sending stops).
     """
     choose: TopicChooser = (lambda _event: topic) if isinstance(topic, str) else topic
     names = [topic] if isinstance(topic, str) else list(topics.EVENT_TOPICS)
     counts = Published()
-    async with acknowledged_sender(bootstrap, names, delivery_timeout, connect_timeout) as sender:
+    async with acknowledged_sender(bootstrap, names, delivery_timeout, connect_timeout, layout) as sender:
         counts.complete = await _send_all(sender, _schedule(events, pacing), choose, names[0], pacing, counts,
                                           on_sent, report_every)
         await sender.drain()

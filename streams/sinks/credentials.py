@@ -7,9 +7,11 @@ file or the environment and travel as an Authorization header; URLs are logged w
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -20,6 +22,8 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#\s]*@")  # greedy: to the last @ of the authority
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 FILE_KEYS = ("username", "password", "token")
+_SECRET_NAME = re.compile(r"passw(or)?d|secret|token|api_?key|private_?key|credential", re.IGNORECASE)
+_NOT_SECRET = re.compile(r"(file|path|dir|username|user)$", re.IGNORECASE)  # where a secret is, or who: not the secret
 
 
 class CredentialsError(ValueError):
@@ -85,6 +89,23 @@ def redact_url(url: str) -> str:
     query = "&".join(f"{k}={MASK}" if eq else MASK
                      for k, eq, _ in (item.partition("=") for item in parts.query.split("&") if item))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, MASK if parts.fragment else ""))
+
+
+def redacted(value: object, name: str = "") -> object:
+    """`value` as plain data to print (dataclasses and mappings as dicts, sequences as lists, paths and enums as
+    strings) with every secret masked: a value whose field or key is named like one (password, token, secret, ...;
+    not `*_file`), a dataclass field hidden from its repr, and URLs' userinfo and query values (`redact_text`)."""
+    secret = bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: MASK if not f.repr and getattr(value, f.name) is not None
+                else redacted(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): redacted(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redacted(v, name) for v in value]
+    if value is None or (isinstance(value, bool | int | float) and not secret):
+        return value
+    return MASK if secret else redact_text(str(value.value if isinstance(value, Enum) else value))
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

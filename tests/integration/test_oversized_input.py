@@ -105,7 +105,7 @@ def carried(letter: dict, field: str) -> bytes:
 def test_oversized_messages_are_dead_lettered_bounded_and_the_partition_moves_on(
         kafka_broker: ApacheKafkaBroker, tmp_path: Path) -> None:
     bootstrap = kafka_broker.bootstrap
-    asyncio.run(ensure_topics(bootstrap, partitions=PARTITIONS))
+    asyncio.run(ensure_topics(bootstrap, layout=topics.TopicLayout(partitions=PARTITIONS)))
     general = partition_of(b"general")
     assert partition_of(b"cards") != general  # the other queue's partition must move on as well
     bad = hostile(general)

@@ -41,7 +41,8 @@ def test_statement_from_the_topics_equals_the_batch_statement(tmp_path: Path) ->
     runner = CliRunner()
     ensure_kafka_jars()
     with ApacheKafkaBroker() as broker:
-        asyncio.run(ensure_topics(broker.bootstrap, [topics.KPI_WINDOWS, topics.BREACHES], partitions=3))
+        asyncio.run(ensure_topics(broker.bootstrap, [topics.KPI_WINDOWS, topics.BREACHES],
+                                   layout=topics.TopicLayout(partitions=3)))
         asyncio.run(produce(broker.bootstrap, topics.KPI_WINDOWS, window_messages + window_messages))  # replayed
         asyncio.run(produce(broker.bootstrap, topics.BREACHES, breach_messages + breach_messages))
         streamed = runner.invoke(app, ["report", "-c", str(contract), "--period", "2026-10", "--from-topic",

@@ -228,6 +228,7 @@ class ApacheKafkaBroker(LocalBroker):
             "-c",
             str(workdir / "server.properties"),
             "--ignore-formatted",
+            *self._format_options(),
         ]
         with (workdir / "console.log").open("ab") as out:
             try:
@@ -238,6 +239,10 @@ class ApacheKafkaBroker(LocalBroker):
                 raise BrokerStartError(f"kafka storage format timed out\n{self.log_tail()}") from exc
         if code != 0:
             raise BrokerStartError(f"kafka storage format failed with code {code}\n{self.log_tail()}")
+
+    def _format_options(self) -> list[str]:
+        """Extra options of ``kafka-storage format`` (e.g. ``--add-scram`` users); none by default."""
+        return []
 
     def _command(self, workdir: Path) -> Sequence[str]:
         """``java -cp 'libs/*' kafka.Kafka server.properties``."""
