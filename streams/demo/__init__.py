@@ -1,5 +1,5 @@
 """The local demo: broker, worker and simulator started together, with a live terminal view."""
 
-from streams.demo.run import DemoOptions, example_contract, run_demo
+from streams.demo.run import DEMO_CONTRACT, DemoOptions, example_contract, run_demo
 
-__all__ = ["DemoOptions", "example_contract", "run_demo"]
+__all__ = ["DEMO_CONTRACT", "DemoOptions", "example_contract", "run_demo"]

@@ -16,18 +16,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.live import Live
 
+from streams.contracts import load_contract
 from streams.demo.broker import (
     LOOPBACK,
     EmbeddedBrokerError,
@@ -37,10 +38,11 @@ from streams.demo.broker import (
     tansu_environment,
     wait_accepting,
 )
-from streams.demo.view import Snapshot, render, scrape
+from streams.demo.view import Snapshot, remember, render, scrape
 from streams.kafka_io import topics
 from streams.kafka_io.admin import ensure_topics
 from streams.kafka_io.connect import bootstrap_servers
+from streams.sim.families import DEMO_FAMILIES, families_option
 from streams.sinks.alertmanager import CREDENTIALS_ENV
 from streams.sinks.credentials import HttpCredentials, redact_url
 
@@ -48,6 +50,10 @@ _PR_SET_PDEATHSIG = 1
 SIMULATED_CLOCK = ("--max-future", "36500d")
 """The demo's simulator runs `speed` times faster than the wall clock, so its events are ever further ahead of it:
 its worker trusts them (a worker of real sources keeps the default of one minute)."""
+
+
+DEMO_CONTRACT = "demo-centre.yaml"
+"""The contract `cckpi demo` checks by default: a term for every event family the demo feeds."""
 
 
 def example_contract(name: str = "demo.yaml") -> Path:
@@ -67,6 +73,8 @@ class DemoOptions:
     alertmanager_url: str | None = None
     """Without userinfo: credentials go in `alertmanager_credentials` (to the worker's environment, not its argv)."""
     alertmanager_credentials: HttpCredentials | None = None
+    start: str | None = None
+    """Simulated start, ISO 8601 (None: now, to the quarter): e.g. shortly before midnight to see day windows close."""
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -134,19 +142,21 @@ class Child:
 
 async def _watch(opts: DemoOptions, bootstrap: str, metrics_url: str, children: list[Child],
                  console: Console) -> int:
-    recent: deque[dict[str, Any]] = deque(maxlen=8)
+    latest: dict[str, Mapping[str, Any]] = {}
+    tz = ZoneInfo(load_contract(opts.contract).timezone)
     consumer = AIOKafkaConsumer(topics.BREACHES, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     deadline = None if opts.duration is None else time.monotonic() + opts.duration
     snap, last_print = Snapshot(), 0.0
-    title = f"cckpi demo: {opts.contract.name}, simulated x{opts.speed:g}, metrics at {metrics_url}"
+    title = f"{opts.contract.stem} x{opts.speed:g}"
+    console.print(f"worker metrics: {metrics_url}", highlight=False)
     try:
-        with Live(render(snap, recent, title), console=console, auto_refresh=False,
+        with Live(render(snap, latest, title, tz, console.size.height), console=console, auto_refresh=False,
                   transient=False) if console.is_terminal else contextlib.nullcontext() as live:
             while deadline is None or time.monotonic() < deadline:
                 batch = await consumer.getmany(timeout_ms=1000)
                 for messages in batch.values():
-                    recent.extendleft(orjson.loads(m.value) for m in messages if m.value)
+                    remember(latest, (orjson.loads(m.value) for m in messages if m.value))
                 with contextlib.suppress(OSError):
                     snap = await asyncio.to_thread(scrape, metrics_url)
                 for child in children:
@@ -154,7 +164,7 @@ async def _watch(opts: DemoOptions, bootstrap: str, metrics_url: str, children: 
                         console.print(f"[red]the worker stopped:[/red]\n{child.tail()}")
                         return 1
                 if live is not None:
-                    live.update(render(snap, recent, title), refresh=True)
+                    live.update(render(snap, latest, title, tz, console.size.height), refresh=True)
                 elif time.monotonic() - last_print > 5:
                     last_print = time.monotonic()
                     c = snap.counters
@@ -163,7 +173,7 @@ async def _watch(opts: DemoOptions, bootstrap: str, metrics_url: str, children: 
                                   f"{sum(snap.breaches.values()):g}, dead letters "
                                   f"{c.get('cckpi_dead_letters_total', 0):g}", highlight=False)
         if live is None:
-            console.print(render(snap, recent, title))
+            console.print(render(snap, latest, title, tz))
     finally:
         await consumer.stop()
     return 0
@@ -217,6 +227,13 @@ def start_embedded_broker(logdir: Path, attempts: int = 3, timeout: float = 20.0
     raise EmbeddedBrokerError(f"the embedded broker (tansu) did not start: {broker.tail(3)}")
 
 
+def simulator_args(opts: DemoOptions, broker_url: str) -> list[str]:
+    """`cckpi simulate` as the demo runs it: every event family, a few malformed and late events."""
+    return ["simulate", "-c", str(opts.contract), "--broker", broker_url, "--speed", str(opts.speed),
+            "--families", families_option(DEMO_FAMILIES), "--bad-every", "400", "--late-every", "150",
+            *(["--start", opts.start] if opts.start else [])]
+
+
 def run_demo(opts: DemoOptions) -> int:
     """Run the whole pipeline locally until the duration ends, Ctrl-C or SIGTERM; return the exit code."""
     with sigterm_as_interrupt():
@@ -249,8 +266,7 @@ def _run(opts: DemoOptions) -> int:
                                          *(["--alertmanager-url", opts.alertmanager_url]
                                            if opts.alertmanager_url else [])], workdir,
                               env=worker_env(opts.alertmanager_credentials)))
-        children.append(Child("simulator", ["simulate", "-c", contract, "--broker", url, "--speed", str(opts.speed),
-                                            "--bad-every", "400", "--late-every", "150"], workdir))
+        children.append(Child("simulator", simulator_args(opts, url), workdir))
         return asyncio.run(_watch(opts, bootstrap, f"http://127.0.0.1:{port}/metrics", children, console))
     except KeyboardInterrupt:
         return 0
