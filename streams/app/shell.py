@@ -195,10 +195,11 @@ class StreamShell:
 
     def on_tick(self, source: Source, stored: Iterable[tuple[bytes, bytes | None]],
                 wall_now: float | None = None) -> BatchResult:
-        """Let the quiet clocks of a source partition (its stored entries, plus the states held) close windows and
-        settle ticket deadlines by the wall clock."""
+        """Let the quiet clocks of a source partition close windows and settle ticket deadlines by the wall clock
+        (its stored entries are read only when no engine is held for it: the loop warms it on assignment)."""
         now = time.time() if wall_now is None else wall_now
-        self.warm(source, stored)
+        if source not in self.engines:
+            self.warm(source, stored)
         result = BatchResult()
         self.out.emit(result.sends, self.engines[source].idle(now, self.idle_after), None)
         self._settle({source}, result)

@@ -55,9 +55,11 @@ class Engine:
                   position: int | None = None) -> list[Output]:
         """`ingest` with the event's family, scope and clock already known (the stream's per-event path)."""
         p = self.processor
-        if not p.in_scope(event, family.name):
-            return [UnscopedEvent(family.name, event.event_id)]
-        state = self.states.get(clock) or self.state(clock)  # one dict look-up on the hot path
+        state = self.states.get(clock)  # one dict look-up on the hot path
+        if state is None or not family.partitioned:  # a partitioned clock is one scope: in scope if it has a state
+            if not p.in_scope(event, family.name):
+                return [UnscopedEvent(family.name, event.event_id)]
+            state = state or self.state(clock)
         if family.name in _DIRECT:
             out = p.ingest(state, scope, event, wall_now, position)
         else:

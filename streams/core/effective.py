@@ -15,7 +15,10 @@ def judged_only(scope: str, event_id: str, contributions: list[Contribution]
                 ) -> tuple[list[Contribution], list[OutsideContract]]:
     """The contributions in their contract's effective period, and one report per contract whose period the event
     missed (the per-event path is hot: when every contribution is in effect, the input is returned as is)."""
-    if all(c.term.starts <= c.at < c.term.ends for c in contributions):
+    for c in contributions:
+        if not c.term.starts <= c.at < c.term.ends:
+            break
+    else:
         return contributions, []
     judged: list[Contribution] = []
     outside: dict[str, OutsideContract] = {}

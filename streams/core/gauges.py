@@ -21,7 +21,7 @@ def waiting_after(waiting: int, kind: str, outputs: Iterable[Output]) -> int | N
     """Calls waiting in a queue after an event of type `kind` with these outputs (offered minus answered or
     abandoned, never below 0); None when the event changes nothing (not such a type, or a duplicate)."""
     step = WAITING_STEP.get(kind)
-    if step is None or any(isinstance(o, DuplicateEvent | ConflictingDuplicate) for o in outputs):
+    if step is None or (outputs and any(isinstance(o, DuplicateEvent | ConflictingDuplicate) for o in outputs)):
         return None
     return max(0, waiting + step)
 

@@ -155,7 +155,8 @@ class Processor:
         if self.bounded:
             contributions, outside = judged_only(scope, event.event_id, contributions)
             out.extend(outside)
-        out.extend(o for c in contributions for o in self.apply(state, scope, c, event.event_id, event_time))
+        for c in contributions:
+            out += self.apply(state, scope, c, event.event_id, event_time)
         state.last_event_wall = wall_now
         if event_time > state.stream_time:
             state.stream_time = event_time

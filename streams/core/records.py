@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from streams.core.verdict import Status
@@ -37,15 +37,21 @@ class WindowResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields of the `cckpi.kpi-windows` record (whole sums as integers)."""
-        fields = asdict(self)
+        fields = _fields(self)
         fields["numerator"], fields["denominator"] = _whole(self.numerator), _whole(self.denominator)
         return {"key": self.key, **fields}
 
     def comparable(self) -> tuple[Any, ...]:
         """Fields that batch and stream must agree on (not how the window was closed)."""
-        fields = asdict(self)
+        fields = _fields(self)
         fields.pop("closed_by")
         return tuple(sorted(fields.items()))
+
+
+def _fields(record: object) -> dict[str, Any]:
+    """A record's fields by name, in declaration order: records are flat (no nested dataclass), so a shallow copy
+    of the instance dict is `dataclasses.asdict` at a fraction of its per-output cost."""
+    return dict(record.__dict__)
 
 
 def _whole(value: float) -> float | int:
@@ -140,7 +146,7 @@ class TicketMissed:
     def to_breach(self) -> dict[str, Any]:
         """The `cckpi.breaches` record of a ticket-level breach."""
         return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "ticket", "status": "breached",
-                "severity": "breach", **asdict(self)}
+                "severity": "breach", **_fields(self)}
 
 
 BreachState = Literal["warning", "breached", "recovered", "final"]
@@ -197,7 +203,7 @@ class BreachUpdate:
 
     def to_breach(self) -> dict[str, Any]:
         """The `cckpi.breaches` record."""
-        fields = asdict(self)
+        fields = _fields(self)
         fields["numerator"], fields["denominator"] = _whole(self.numerator), _whole(self.denominator)
         fields["sample"] = list(self.sample)
         return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "window",

@@ -3,9 +3,12 @@ restore merges the parts, and forgetting an hour deletes every part of it."""
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 
-from streams.core.dedupe import BUCKET_SECONDS, SeenIds
+from streams.core.dedupe import BUCKET_SECONDS, SeenIds, content_digest
+from streams.models.decode import decode_call
 
 HOUR = 100 * BUCKET_SECONDS
 
@@ -51,3 +54,17 @@ def test_forgetting_an_hour_deletes_all_its_parts() -> None:
     assert [name for name, value in writes if value is not None] == [f"{HOUR + BUCKET_SECONDS}.0"]
     assert not seen.has("a0") and seen.has("b", applied=5)
     assert seen.stored_parts() == [[HOUR + BUCKET_SECONDS, 1]]
+
+
+def test_the_content_digest_is_of_the_declared_fields_only() -> None:
+    """The digest reads every declared field and nothing else: reading a cached property (`ts`, `offered_ts`)
+    first does not change it, it is the JSON array of the fields (as stored ids of earlier versions carry), and any
+    field's change changes it."""
+    raw = (b'{"type": "call.answered", "event_id": "e1", "call_id": "c1", "queue": "q", "wait_seconds": 12.5,'
+           b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+    fresh, read = decode_call(raw), decode_call(raw)
+    assert read.ts and read.offered_ts  # cached in the instance once read
+    expected = zlib.crc32(orjson.dumps([getattr(fresh, n) for n in type(fresh).model_fields]))
+    assert content_digest(fresh) == content_digest(read) == expected
+    other = decode_call(raw.replace(b"12.5", b"13.5"))
+    assert content_digest(other) != expected
