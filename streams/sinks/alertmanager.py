@@ -108,6 +108,8 @@ class AlertmanagerSink:
                 self.pending.append(resolved)
 
     def _alert(self, u: BreachUpdate, severity: str, now: datetime) -> dict[str, Any]:
+        """The alert of a step; `startsAt` is the step's `since` but never later than now (event time may run ahead
+        of the wall clock, in a simulator or a skewed source, and Alertmanager refuses an end before the start)."""
         kind = KPIS[u.kpi]
         value, threshold = _fmt(u.value, u.unit), _fmt(u.threshold, u.unit)
         sign = "<" if kind.higher_is_better else ">"
@@ -126,7 +128,7 @@ class AlertmanagerSink:
                 "state": u.state, "evidence": f"{u.numerator:g}/{u.denominator:g}" + (
                     f"; e.g. {', '.join(u.sample)}" if u.sample else " so far; value is the projection"),
             },
-            "startsAt": u.since,
+            "startsAt": min(datetime.fromisoformat(u.since), now).isoformat(),
         }
         if u.state == "final":
             alert["endsAt"] = (now + FINAL_BREACH_TTL).isoformat()
@@ -161,6 +163,10 @@ class AlertmanagerSink:
         headers = self.credentials.headers() if self.credentials else None
         try:
             response = await client.post(self._endpoint(), json=batch, headers=headers, timeout=5.0)
+            if response.status_code == 400:  # Alertmanager refused some alert as invalid (it kept the valid ones):
+                log.error("Alertmanager at %s refused %d alerts as invalid (not retried): %s",  # retrying cannot help
+                          redact_url(self.url), len(batch), response.text.strip().splitlines()[0][:500])
+                return 0
             response.raise_for_status()
         except httpx.HTTPError as exc:
             secrets = self.credentials.secrets() if self.credentials else ()

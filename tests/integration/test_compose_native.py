@@ -103,6 +103,13 @@ def breach_resolved(notes: list[dict[str, Any]]) -> tuple[str, str] | None:
     return None
 
 
+def breach_notes(notes: list[dict[str, Any]]) -> str:
+    """The breach receiver's notifications, one line each: status and (term, scope, alert status)."""
+    return "\n".join(f"{n['status']}: " + ", ".join(
+        f"{a['labels'].get('term')}/{a['labels'].get('scope')} {a['status']}" for a in n["alerts"])
+        for n in notes if n["receiver"] == "breach")
+
+
 def breach_fired(notes: list[dict[str, Any]]) -> bool:
     """The breach receiver got a breach alert firing."""
     return any(a["status"] == "firing" and a["labels"].get("severity") == "breach"
@@ -170,8 +177,12 @@ def test_compose_stack_runs_natively(tmp_path: Path) -> None:
                            lambda: breach_fired(get_json(f"{webhook}/notifications")), 90)
                 timings["breach"] = time.monotonic() - began
                 recover(running, natives["simulator"], net, tmp_path)
-                term, scope = eventually("a breach resolved at the webhook's breach receiver",
-                                         lambda: breach_resolved(get_json(f"{webhook}/notifications")), 150)
+                try:
+                    term, scope = eventually("a breach resolved at the webhook's breach receiver",
+                                             lambda: breach_resolved(get_json(f"{webhook}/notifications")), 150)
+                except AssertionError as exc:  # say what the receiver got, and what the simulators did
+                    raise AssertionError(f"{exc}\n{breach_notes(get_json(f'{webhook}/notifications'))}\n"
+                                         f"{running['simulator'].tail(1500)}") from None
                 timings["resolved"] = time.monotonic() - began
                 notes = get_json(f"{webhook}/notifications")
                 assert {n["alertmanager_receiver"] for n in notes if n["receiver"] == "breach"} == {"cckpi-breach"}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
 
 from streams.core.records import BreachUpdate, WindowResult
 from streams.sinks.alertmanager import AlertmanagerSink
@@ -80,3 +84,38 @@ def test_a_later_clean_window_resolves_a_closed_breach() -> None:
     [resolved] = sink.due(now=2)
     assert resolved["labels"]["severity"] == "breach" and resolved["endsAt"] < (datetime.now(UTC)).isoformat()
     assert sink.active == {} and sink.ends == {}
+
+
+def test_an_alert_of_event_time_ahead_of_the_wall_clock_is_valid() -> None:
+    """A step whose `since` is ahead of now (a simulator running ahead) starts now, so its end (the final TTL, or
+    the resolution) is never before its start: Alertmanager refuses such an alert."""
+    ahead = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    sink = AlertmanagerSink("http://am")
+    sink.on_update(replace(BASE, state="final", status="breached", value=0.5, since=ahead, revision=4))
+    [fired] = sink.due(now=0)
+    assert fired["startsAt"] <= datetime.now(UTC).isoformat() < fired["endsAt"]
+    sink.on_window(window("2026-11-23T10:15:00+08:00", "2026-11-23T10:30:00+08:00", "met"))
+    [resolved] = sink.due(now=1)
+    assert resolved["startsAt"] <= resolved["endsAt"]
+
+
+def test_alerts_alertmanager_refuses_as_invalid_are_not_retried() -> None:
+    """A 400 (some alert invalid; Alertmanager keeps the valid ones) is logged and dropped: retrying the same batch
+    could never succeed and would grow with every flush. A 503 keeps the batch for the next flush."""
+    statuses = [400, 503, 200]
+    posted: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        posted.append(len(orjson.loads(request.content)))
+        return httpx.Response(statuses.pop(0), text="start time must be before end time")
+
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            sink = AlertmanagerSink("http://am", resend_every=1e9)
+            sink.on_update(BASE)
+            first = await sink.flush(client)
+            sink.on_update(replace(BASE, state="breached", status="breached", value=0.7, revision=2))
+            return [first, await sink.flush(client), await sink.flush(client)]
+
+    assert asyncio.run(run()) == [0, 0, 2]
+    assert posted == [1, 2, 2]  # the refused batch is gone; the unavailable one came again
