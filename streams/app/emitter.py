@@ -66,7 +66,7 @@ class Emitter:
         self.metrics.watermark.labels(clock or scope).set(max(state.watermark, 0.0))
         for term_key, value in latest_open(processor, state).items():
             term = processor.terms.by_key[term_key]
-            self.metrics.set_current(term.term.kpi, term.contract, term.term.id, scope, value)
+            self.metrics.set_current(term.term.kpi, term.contract, term.term.id, term.scope or scope, value)
 
     def dead_letter(self, sends: list[Send], msg: RawMessage, reason: str, kind: str) -> None:
         """Park a message the shell rejected, with the reason: a `RejectedEvent` through the sinks (the records sink

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from streams.calendar import BusinessCalendar, CalendarSpec, CalendarUnknownDay
 from streams.contracts.kpis import CATALOG
-from streams.contracts.model import Contract, Term
+from streams.contracts.model import Contract, Term, local_instant
 
 Path = tuple[Any, ...]
 Finding = tuple[Path, str]
 
 OPTION_FIELDS = ("queues", "categories", "priorities", "services", "answer_within_seconds",
                  "short_abandon_seconds", "abandons_within_target_good", "within", "scale", "scale_max",
-                 "satisfied_at", "channels")
+                 "satisfied_at", "channels", "aggregate")
 """Term fields that only some KPI kinds take."""
 _IDENTITY_IGNORED = {"id", "description", "clause", "threshold", "warning", "penalty", "escalation", "grace",
                      "retention", "min_volume", "queues", "categories", "services"}
@@ -27,6 +28,7 @@ def check_contract(contract: Contract) -> list[Finding]:
     for i, term in enumerate(contract.terms):
         findings += [((*("terms", i), *path), message) for path, message in _term(contract, term)]
     findings += list(_duplicates_and_overlaps(contract))
+    findings += list(_exclusions(contract))
     return findings
 
 
@@ -61,6 +63,8 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
     yield from _subset(term.services, contract.scope.services, "services")
     if spec.source == "calls" and not contract.queues_of(term):
         yield (), f"{term.kpi} needs queues, in the term or in the scope"
+    if term.aggregate == "per_service" and not (term.services or contract.scope.services):
+        yield ("aggregate",), "per_service needs the services, in the term or in the scope"
 
 
 def _scale(term: Term, unit: str) -> Iterator[Finding]:
@@ -113,6 +117,17 @@ def _duplicates_and_overlaps(contract: Contract) -> Iterator[Finding]:
                 yield ("terms", j, "id"), (
                     f"term {term.id!r} overlaps {contract.terms[i].id!r}: same KPI, window and options on "
                     f"{', '.join(sorted(common))}; merge them or give them disjoint scopes")
+
+
+def _exclusions(contract: Contract) -> Iterator[Finding]:
+    """Each exclusion ends after it starts and names services of the scope."""
+    tz = ZoneInfo(contract.timezone)
+    for i, exclusion in enumerate(contract.exclusions):
+        start, end = (local_instant(t, tz) for t in (exclusion.from_, exclusion.until))
+        if end <= start:
+            yield ("exclusions", i, "until"), f"{exclusion.until} is not after from {exclusion.from_}"
+        yield from (((("exclusions", i, *path), message)
+                     for path, message in _subset(exclusion.services, contract.scope.services, "services")))
 
 
 def _period_and_calendar(contract: Contract) -> Iterator[Finding]:

@@ -136,8 +136,9 @@ CATALOG: dict[str, KpiSpec] = _catalog(
             min_window_seconds=86400, measure="complaints", default_categories=("complaint",),
             definition="complaints closed within `within` / complaints created (categories default to complaint)"),
     KpiSpec(name="availability", title_zh="服务可用性", title_en="Availability", source="availability",
-            unit="ratio", higher_is_better=True, options=frozenset({"services"}), min_window_seconds=3600,
-            measure="measured_seconds", definition="up seconds / measured seconds of the services"),
+            unit="ratio", higher_is_better=True, options=frozenset({"services", "aggregate"}), min_window_seconds=3600,
+            measure="measured_seconds", definition="up seconds / measured seconds (exclusions left out) of the "
+            "services, pooled or per service"),
     KpiSpec(name="csat_average", title_zh="客户满意度", title_en="Average satisfaction", source="surveys",
             unit="points", higher_is_better=True, options=SCALED, min_window_seconds=86400,
             measure="surveys", definition="mean CSAT points of submitted surveys"),
@@ -149,5 +150,8 @@ CATALOG: dict[str, KpiSpec] = _catalog(
     KpiSpec(name="nps", title_zh="净推荐值", title_en="Net promoter score", source="surveys", unit="score",
             higher_is_better=True, options=SURVEY_FILTERS, min_window_seconds=86400, measure="surveys",
             definition="% promoters (9-10) - % detractors (0-6) of submitted surveys"),
+    KpiSpec(name="first_contact_resolution", title_zh="首次解决率", title_en="First-contact resolution",
+            source="calls", unit="ratio", higher_is_better=True, options=QUEUES, measure="ended",
+            definition="ended calls resolved at first contact / ended calls that say (`resolved_first_contact`)"),
 )
 """Every KPI kind, by name, in the order contracts, dashboards and documentation list them."""

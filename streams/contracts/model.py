@@ -7,7 +7,7 @@ overlapping terms, calendar coverage) are in `checks.py`, so each problem can na
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from difflib import get_close_matches
 from typing import Annotated, Any, Literal
@@ -55,6 +55,11 @@ def parse_duration(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30s, 15m, 4h or 1d")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def local_instant(value: datetime, tz: tzinfo) -> datetime:
+    """An aware instant: `value` as written, or in `tz` when it carries no offset (contract times are local)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
 def _check_duration(value: str) -> str:
@@ -160,6 +165,18 @@ class Report(_Strict):
     description: str | None = None
 
 
+class Exclusion(_Strict):
+    """A period taken out of availability's measured time: planned maintenance (计划维护) or force majeure (不可抗力);
+    listed on the statement."""
+
+    from_: datetime = Field(alias="from", description="First instant excluded (local to the contract's timezone "
+                            "unless it carries an offset).")
+    until: datetime = Field(description="First instant measured again.")
+    kind: Literal["maintenance", "force_majeure"] = Field(description="Planned maintenance or force majeure.")
+    reason: str = Field(min_length=1, max_length=200, description="What it was, as the statement shows it.")
+    services: list[str] | None = Field(default=None, description="Services it applies to (default: every one).")
+
+
 class Term(_Strict):
     """One service-level term: a KPI, its levels, the window it is judged over and what a breach costs."""
 
@@ -184,6 +201,9 @@ class Term(_Strict):
         default=None, description="Surveys: the `channel` of the surveys this term counts (phone, email, chat, ...).")
     priorities: list[str] | None = Field(default=None, description="Tickets: priorities this term counts.")
     services: list[str] | None = Field(default=None, description="Availability: services (default: the scope's).")
+    aggregate: Literal["pooled", "per_service"] | None = Field(
+        default=None, description="Availability: per_service judges each service in its own window (scope: the "
+        "service); pooled (default) sums the services' time into one window.")
     answer_within_seconds: float | None = Field(default=None, gt=0, description="service_level: the target T.")
     short_abandon_seconds: float | None = Field(
         default=None, ge=0, description="Calls: abandons after waiting less than this are left out.")
@@ -252,6 +272,9 @@ class Contract(_Strict):
     terms: list[Term] = Field(min_length=1)
     escalation: Escalation | None = Field(default=None, description="Right gained after breaches of any term.")
     reports: list[Report] = Field(default_factory=list, description="Reports the vendor owes.")
+    exclusions: list[Exclusion] = Field(
+        default_factory=list, description="Maintenance windows and force-majeure periods: not measured time of "
+        "availability terms.")
     _places: dict[str, str] = PrivateAttr(default_factory=dict)
     """`file:line` of top-level fields, noted by the loader, so errors found later can point into the file."""
 

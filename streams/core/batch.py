@@ -11,9 +11,9 @@ from streams.core.processor import Processor
 from streams.core.records import Output, RejectedEvent, UnscopedEvent
 from streams.core.services import ServiceBook, ServiceTracker
 from streams.core.state import ScopeState
-from streams.core.terms import TermIndex
+from streams.core.terms import Contribution, TermIndex
 from streams.core.tickets import TicketBook, TicketTracker
-from streams.models.events import Event, ServiceDown, ServiceUp, TicketEventBase
+from streams.models.events import Event, ServiceDown, ServiceProbe, ServiceUp, TicketEventBase
 from streams.models.families import WHOLE, Family, family_of, scope_of
 
 __all__ = ["WHOLE", "Engine", "compute"]
@@ -78,8 +78,9 @@ class Engine:
             return [repeated]
         if isinstance(event, TicketEventBase):
             contributions = self.tickets.on_event(self.ticket_book, event)
-        elif isinstance(event, ServiceDown | ServiceUp):
-            contributions = self.services.on_event(self.service_book, event)
+        elif isinstance(event, ServiceDown | ServiceUp | ServiceProbe):  # open intervals first, then the event's
+            settled = self.services.settle(self.service_book, max(state.stream_time, event.ts))
+            contributions = settled + self.services.on_event(self.service_book, event)
         else:
             contributions = p.contributions(WHOLE, event)
         p.remember(state, event, digest, position)
@@ -100,7 +101,9 @@ class Engine:
         """Advance quiet clocks with the wall clock (deadlines fire without a later event)."""
         out: list[Output] = []
         for clock, state in self.states.items():
-            moved = self.processor.idle(state, scope_of(clock), wall_now, idle_after)
+            watermark = self.processor.idle_watermark(state, wall_now, idle_after)
+            moved = [] if watermark is None else self._settle_services(clock, state, watermark)
+            moved += self.processor.idle(state, scope_of(clock), wall_now, idle_after)
             moved += self._expire_tickets(clock, state)
             if moved:
                 self.dirty.add(clock)
@@ -111,8 +114,21 @@ class Engine:
         """Close every window whose outcome is known; windows still waiting for open tickets stay open."""
         out: list[Output] = []
         for clock, state in self.states.items():
+            if clock == "availability":
+                out += self._apply(state, self.services.close(self.service_book, state.stream_time))
             out.extend(self.processor.flush(state, scope_of(clock)))
         return out
+
+    def _settle_services(self, clock: str, state: ScopeState, watermark: float) -> list[Output]:
+        """Availability: open intervals counted in the windows the clock at `watermark` will close."""
+        if clock != "availability":
+            return []
+        return self._apply(state, self.services.settle(self.service_book, watermark))
+
+    def _apply(self, state: ScopeState, contributions: list[Contribution]) -> list[Output]:
+        """Contributions the clock made (no event): applied at the clock's time."""
+        return [o for c in contributions
+                for o in self.processor.apply(state, WHOLE, c, f"open:{c.term.key}", state.watermark)]
 
 
 def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Term
-from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event, ServiceProbe, SurveySubmitted
+from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event, SurveySubmitted
 from streams.queueing.erlang import Prediction, agents_needed, predict
 
 Contribution = tuple[float, float, float]
@@ -56,7 +56,7 @@ class KpiKind:
     spec: KpiSpec
     contribute: Callable[[Event, Term], Contribution | None] | None
     """Stateless contribution of one event; None for ticket KPIs (`streams.core.tickets` keeps each ticket's
-    clock) and for the service.down/up intervals of availability (`streams.core.services`)."""
+    clock) and for availability (`streams.core.services` keeps each service's status and measured time)."""
     events: frozenset[str] = frozenset()
     """Event types that count: those `contribute` reads (others are skipped without calling it), or for a ticket
     KPI those that settle a ticket's clock as met."""
@@ -134,6 +134,13 @@ def _handle_time(event: Event, term: Term) -> Contribution | None:
     return None
 
 
+def _first_contact_resolution(event: Event, term: Term) -> Contribution | None:
+    if isinstance(event, CallEnded) and event.resolved_first_contact is not None:
+        at = event.offered_at.timestamp() if event.offered_at else event.ts
+        return at, float(event.resolved_first_contact), 1.0
+    return None
+
+
 def _survey_counted(event: Event, term: Term) -> bool:
     """True for a survey the term's filters let through (`categories` and `channels`, matched exactly)."""
     return (isinstance(event, SurveySubmitted) and (not term.categories or event.category in term.categories)
@@ -180,13 +187,6 @@ def _nps(event: Event, term: Term) -> Contribution | None:
     if isinstance(event, SurveySubmitted) and event.nps_score is not None and _survey_counted(event, term):
         score = 100.0 if event.nps_score >= 9 else -100.0 if event.nps_score <= 6 else 0.0
         return event.ts, score, 1.0
-    return None
-
-
-def _probe(event: Event, term: Term) -> Contribution | None:
-    if isinstance(event, ServiceProbe) and (not term.services or event.service in term.services):
-        start = event.ts - event.interval_seconds
-        return start, event.interval_seconds if event.ok else 0.0, event.interval_seconds
     return None
 
 
@@ -248,9 +248,10 @@ KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["solved_or_updated_within"], None, _RESPONDED - {"ticket.first_response"}),
     KpiKind(CATALOG["resolution_within"], None, frozenset({"ticket.resolved", "ticket.closed"})),
     KpiKind(CATALOG["complaints_closed_within"], None, frozenset({"ticket.closed"})),
-    KpiKind(CATALOG["availability"], _probe, frozenset({"service.probe"})),  # + service.down/up: core.services
+    KpiKind(CATALOG["availability"], None, frozenset({"service.down", "service.up", "service.probe"})),  # core.services
     KpiKind(CATALOG["csat_average"], _csat, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["share_satisfied"], _share_satisfied, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["nps"], _nps, _SURVEY),
+    KpiKind(CATALOG["first_contact_resolution"], _first_contact_resolution, _ENDED),
 ))
 """Every KPI kind of the catalog, with how events contribute to it and how it is forecast."""

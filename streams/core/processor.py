@@ -167,6 +167,7 @@ class Processor:
         """Add one contribution to its window and judge it so far; a closed window is revised (or the
         contribution reported). `at` is the event time, for the lifecycle's `since`."""
         term = c.term
+        scope = term.scope or scope  # a per_service availability term: the service
         start, end = term.window.bounds(c.at)
         due = end + term.grace
         wid = window_id(term.key, start)
@@ -204,11 +205,19 @@ class Processor:
 
     def idle(self, state: ScopeState, scope: str, wall_now: float, idle_after: float) -> list[Output]:
         """Advance a quiet scope's clock with the wall clock, so its windows still close."""
+        watermark = self.idle_watermark(state, wall_now, idle_after)
+        if watermark is None:
+            return []
+        out = self.advance(state, scope, watermark, "idle")
+        return out + self.forecaster.on_clock(state, scope, state.watermark)
+
+    @staticmethod
+    def idle_watermark(state: ScopeState, wall_now: float, idle_after: float) -> float | None:
+        """The clock of a scope quiet for `idle_after` wall seconds: its last event time plus the quiet time."""
         idle_for = wall_now - state.last_event_wall
         if math.isinf(state.stream_time) or idle_for < idle_after:
-            return []
-        out = self.advance(state, scope, state.stream_time + idle_for, "idle")
-        return out + self.forecaster.on_clock(state, scope, state.watermark)
+            return None
+        return state.stream_time + idle_for
 
     def flush(self, state: ScopeState, scope: str) -> list[Output]:
         """Close every open window (end of a batch input)."""
@@ -244,7 +253,7 @@ class Processor:
                 next_due = min(next_due, due + term.retention)
         state.next_due = next_due
         closing.sort(key=lambda pair: (pair[0].end, pair[0].term))
-        return [o for agg, term in closing for o in self._close(agg, term, scope, closed_by)]
+        return [o for agg, term in closing for o in self._close(agg, term, term.scope or scope, closed_by)]
 
     def _close(self, agg: WindowAgg, term: CompiledTerm, scope: str, closed_by: ClosedBy) -> list[Output]:
         """The window's result and, if it was ever at risk or ends breached, its final lifecycle event."""

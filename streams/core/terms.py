@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from streams.calendar import BusinessCalendar
-from streams.contracts.model import Contract, RollingWindow, Term, parse_duration
+from streams.contracts.model import Contract, RollingWindow, Term, local_instant, parse_duration
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.windows import WindowSpec
 
@@ -34,6 +34,10 @@ class CompiledTerm:
     """First instant of the contract's effective period (local midnight of `effective_from`), epoch seconds."""
     ends: float = math.inf
     """First instant after it (local midnight after `effective_until`): contributions from then on are not judged."""
+    scope: str | None = None
+    """The scope of its windows when it is not the events' (availability `per_service`: the service)."""
+    excluded: tuple[tuple[float, float, frozenset[str] | None], ...] = ()
+    """Availability: the contract's exclusions as (from, until, services or None for every one), epoch seconds."""
 
     def in_effect(self, at: float) -> bool:
         """True when a contribution at this instant falls in the contract's effective period."""
@@ -46,8 +50,9 @@ class CompiledTerm:
 
     @cached_property
     def key(self) -> str:
-        """Stable id of the term across contracts: `contract/term` (cached: the per-event path asks for it)."""
-        return f"{self.contract}/{self.term.id}"
+        """Stable id of the term across contracts: `contract/term`, `contract/term@service` for one service of a
+        per_service term (cached: the per-event path asks for it)."""
+        return f"{self.contract}/{self.term.id}" + (f"@{self.scope}" if self.scope else "")
 
 
 class Contribution(NamedTuple):
@@ -117,6 +122,11 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 starts=starts,
                 ends=ends,
             )
+            if compiled.source == "availability":
+                for one in _availability_terms(contract, compiled):
+                    by_key[one.key] = one
+                    by_source.setdefault(one.source, []).append(one)
+                continue
             by_key[compiled.key] = compiled
             if compiled.source != "calls":
                 by_source.setdefault(compiled.source, []).append(compiled)
@@ -125,6 +135,19 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 by_queue.setdefault(queue, []).append(compiled)
     return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key,
                      {src: tuple(ts) for src, ts in by_source.items()}, tuple(skipped), named_scopes(contracts))
+
+
+def _availability_terms(contract: Contract, compiled: CompiledTerm) -> list[CompiledTerm]:
+    """An availability term with the contract's exclusions: one term, or with `aggregate: per_service` one per
+    service, each judging only its service in windows of its own scope."""
+    tz = ZoneInfo(contract.timezone)
+    excluded = tuple((local_instant(e.from_, tz).timestamp(), local_instant(e.until, tz).timestamp(),
+                      None if e.services is None else frozenset(e.services)) for e in contract.exclusions)
+    pooled = replace(compiled, excluded=excluded)
+    if compiled.term.aggregate != "per_service":
+        return [pooled]
+    services = compiled.term.services or contract.scope.services
+    return [replace(pooled, term=compiled.term.model_copy(update={"services": [s]}), scope=s) for s in services]
 
 
 def named_scopes(contracts: Iterable[Contract]) -> dict[str, frozenset[str] | None]:

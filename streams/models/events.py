@@ -187,6 +187,9 @@ class CallEnded(CallEventBase):
     offered_at: Instant | None = Field(
         default=None, description="When the call entered the queue, if known: talk and handle time then count in "
         "the window of the offer, like the other call KPIs (otherwise in the window of the end).")
+    resolved_first_contact: bool | None = Field(  # optional, so schema 1 producers stay valid
+        default=None, description="Whether the caller's issue was resolved in this contact (当场解决); "
+        "first_contact_resolution counts the ended calls that say so, true or false.")
 
 
 class AgentEventBase(EventBase):

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from streams.contracts.model import local_instant
 from streams.report.statement import Statement
 
 
@@ -35,7 +37,9 @@ def _terms(s: Statement) -> Iterable[list[Any]]:
 
 
 def write_csv(s: Statement, out: Path) -> list[Path]:
-    """Write terms, windows, breaches, volumes, totals, escalations, revisions, tickets and inputs CSV files."""
+    """Write terms, windows, breaches, volumes, totals, escalations, revisions, tickets, exclusions and inputs CSV
+    files."""
+    tz = ZoneInfo(s.contract.timezone)
     window_header = ["key", "contract", "term", "kpi", "unit", "scope", "window_start", "window_end", "value",
                      "numerator", "denominator", "threshold", "warning", "status", "revision", "closed_by"]
     paths = [
@@ -74,6 +78,9 @@ def write_csv(s: Statement, out: Path) -> list[Path]:
                 for r in s.revisions)),
         _write(out / "tickets.csv", ["term", "ticket_id", "created_at", "deadline", "settled_by"],
                (list(asdict(m).values()) for m in s.ticket_misses)),
+        _write(out / "exclusions.csv", ["from", "until", "kind", "reason", "services"],
+               ([local_instant(e.from_, tz).isoformat(), local_instant(e.until, tz).isoformat(), e.kind, e.reason,
+                 " ".join(e.services or ["*"])] for e in s.exclusions)),
         _write(out / "inputs.csv", ["name", "kind", "size", "sha256"],
                [*(list(asdict(d).values()) for d in s.inputs), ["(all inputs)", "combined", "", s.digest]]),
     ]

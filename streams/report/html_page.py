@@ -255,6 +255,17 @@ def _tickets(s: Statement) -> str:
     return f"<h2>{escape(label('ticket_misses', lang))} ({len(rows)})</h2>" + _table(header, rows)
 
 
+def _exclusions(s: Statement) -> str:
+    """Maintenance and force-majeure periods applied to availability terms (none: nothing shown)."""
+    lang = s.language
+    if not s.exclusions:
+        return ""
+    rows = [[escape(fmt_time(e.from_)), escape(fmt_time(e.until)), escape(label(e.kind, lang)), escape(e.reason),
+             escape(", ".join(e.services) if e.services else label("all_services", lang))] for e in s.exclusions]
+    header = [label(k, lang) for k in ("from", "until", "kind", "why", "services")]
+    return f"<h2>{escape(label('exclusions', lang))} ({len(rows)})</h2>" + _table(header, rows)
+
+
 def _inputs(s: Statement, command: str) -> str:
     lang = s.language
     rows = [[escape(d.name), escape(d.kind), _num(f"{d.size:,}"), f'<span class="digest">{d.sha256}</span>']
@@ -272,6 +283,6 @@ def render_html(s: Statement, command: str) -> str:
     body = [_header(s), _summary(s), _terms(s), _charts(s), _breaches(s), _escalations(s), _volumes(s),
             _revisions(s),
             f"<h2>{escape(label('windows_of', s.language))}</h2>",
-            *(_term_detail(t, s) for t in s.terms), _tickets(s), _inputs(s, command)]
+            *(_term_detail(t, s) for t in s.terms), _tickets(s), _exclusions(s), _inputs(s, command)]
     return (f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")

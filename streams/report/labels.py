@@ -102,6 +102,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "complaints": ("投诉工单", "complaints"),
     "measured_seconds": ("监测秒数", "measured seconds"),
     "chart_threshold": ("达标线", "threshold"),
+    "exclusions": ("不计入可用性的时段", "Periods excluded from availability"),
+    "maintenance": ("计划维护", "planned maintenance"),
+    "force_majeure": ("不可抗力", "force majeure"),
+    "from": ("开始", "From"),
+    "until": ("结束", "Until"),
+    "services": ("服务", "Services"),
+    "all_services": ("全部服务", "all services"),
 }
 """Every label: (Chinese, English)."""
 

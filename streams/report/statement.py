@@ -19,7 +19,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from streams.contracts.kpis import CATALOG, KpiSpec
-from streams.contracts.model import Contract, Term
+from streams.contracts.model import Contract, Exclusion, Term, local_instant
 from streams.contracts.model import Escalation as EscalationRule
 from streams.core.batch import WHOLE
 from streams.core.records import WindowResult
@@ -171,6 +171,8 @@ class Statement:
     escalations_reached: tuple[Escalation, ...]
     revisions: tuple[Revision, ...]
     inputs: tuple[InputDigest, ...]
+    exclusions: tuple[Exclusion, ...] = ()
+    """The contract's maintenance and force-majeure periods overlapping the period: not measured availability."""
 
     @property
     def digest(self) -> str:
@@ -229,7 +231,8 @@ def _terms(contract: Contract, latest: dict[str, WindowResult]) -> tuple[TermRes
     results = []
     for term in contract.terms:
         spec = CATALOG[term.kpi]
-        expected = contract.queues_of(term) if spec.source == "calls" else [WHOLE]
+        expected = contract.queues_of(term) if spec.source == "calls" else (
+            term.services or contract.scope.services) if term.aggregate == "per_service" else [WHOLE]
         scopes = list(dict.fromkeys([*expected, *sorted(by_term[term.id])]))
         results.append(TermResult(term, spec, tuple(_term_scope(s, by_term[term.id][s]) for s in scopes)))
     return tuple(results)
@@ -291,6 +294,14 @@ def _window_revision(entry: LedgerEntry, latest: dict[str, WindowResult]) -> Led
     return replace(entry, revision=latest[entry.breach_id].revision)
 
 
+def _exclusions(contract: Contract, period: Period) -> tuple[Exclusion, ...]:
+    """The contract's exclusions overlapping the period, by start (times without an offset are local)."""
+    tz = ZoneInfo(contract.timezone)
+    found = [e for e in contract.exclusions
+             if local_instant(e.from_, tz) < period.end and local_instant(e.until, tz) > period.start]
+    return tuple(sorted(found, key=lambda e: local_instant(e.from_, tz)))
+
+
 def build_statement(contract: Contract, period: Period, windows: Iterable[Published],
                     breaches: Sequence[dict[str, Any]], inputs: Sequence[InputDigest]) -> Statement:
     """The statement of a contract for a period from published window records (every revision, replays allowed)
@@ -313,4 +324,5 @@ def build_statement(contract: Contract, period: Period, windows: Iterable[Publis
         contract=contract, period=period, language=language_of(contract), terms=terms, volumes=_volumes(terms),
         breaches=rows, ticket_misses=_ticket_misses(contract, period, breaches), totals=dict(totals),
         escalations=_escalation_states(contract, period, ledger.entries, ledger.escalations),
-        escalations_reached=reached, revisions=tuple(revisions), inputs=tuple(inputs))
+        escalations_reached=reached, revisions=tuple(revisions), inputs=tuple(inputs),
+        exclusions=_exclusions(contract, period))

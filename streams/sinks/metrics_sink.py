@@ -111,8 +111,8 @@ class MetricsSink:
 
     def late(self, out: LateContribution, sends: list[Send], msg: RawMessage | None) -> None:
         """A contribution dropped as too late (and dead-lettered)."""
-        contract, _, term = out.term.partition("/")
-        self.metrics.late.labels(contract, term, "dropped").inc()
+        contract, _, term = out.term.partition("/")  # a term key: `contract/term`, `contract/term@service`
+        self.metrics.late.labels(contract, term.partition("@")[0], "dropped").inc()
         self.parked(out, sends, msg)
 
     def conflicting(self, out: ConflictingDuplicate, sends: list[Send], msg: RawMessage | None) -> None:

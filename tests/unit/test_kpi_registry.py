@@ -59,6 +59,8 @@ def test_every_kpi_is_defined_once_and_completely() -> None:
         assert kind.events and kind.events <= set(EVENT_TYPES), name
         if spec.source == "tickets":
             assert kind.contribute is None and kind.events <= ticket_events, name
+        elif spec.source == "availability":  # each service's status and measured time: streams.core.services
+            assert kind.contribute is None and kind.events == {"service.down", "service.up", "service.probe"}
         else:
             assert kind.contribute is not None, name
         assert kind.forecast is None or spec.source == "calls", name
