@@ -16,7 +16,8 @@ Finding = tuple[Path, str]
 
 OPTION_FIELDS = ("queues", "categories", "priorities", "services", "answer_within_seconds",
                  "short_abandon_seconds", "abandons_within_target_good", "within", "scale", "scale_max",
-                 "satisfied_at", "channels", "aggregate")
+                 "satisfied_at", "channels", "aggregate", "targets_by_priority", "pause_on", "pause_on_events",
+                 "on_reopen")
 """Term fields that only some KPI kinds take."""
 _IDENTITY_IGNORED = {"id", "description", "clause", "threshold", "warning", "penalty", "escalation", "grace",
                      "retention", "min_volume", "queues", "categories", "services"}
@@ -57,6 +58,7 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
         yield ("measured_during",), "service_hours needs a service_hours or calendar section with the hours"
     if contract.calendar is None and term.within is not None and term.within.uses_working_time:
         yield ("within",), "working time needs a calendar section with working hours and holidays"
+    yield from _targets(contract, term)
     yield from _scale(term, spec.unit)
     yield from _subset(term.queues, contract.scope.queues, "queues")
     yield from _subset(term.categories, contract.scope.categories, "categories")
@@ -65,6 +67,16 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
         yield (), f"{term.kpi} needs queues, in the term or in the scope"
     if term.aggregate == "per_service" and not (term.services or contract.scope.services):
         yield ("aggregate",), "per_service needs the services, in the term or in the scope"
+
+
+def _targets(contract: Contract, term: Term) -> Iterator[Finding]:
+    """Per-priority limits: each in a unit the contract can count, each for a priority the term counts."""
+    for priority, within in (term.targets_by_priority or {}).items():
+        if contract.calendar is None and within.uses_working_time:
+            yield ("targets_by_priority", priority), "working time needs a calendar section with working hours"
+        if term.priorities and priority not in term.priorities:
+            yield ("targets_by_priority", priority), (f"{priority} is not among the term's priorities "
+                                                      f"({', '.join(term.priorities)})")
 
 
 def _scale(term: Term, unit: str) -> Iterator[Finding]:

@@ -23,7 +23,10 @@ LEVEL_RANGES: dict[str, tuple[float, float]] = {"ratio": (0.0, 1.0), "seconds": 
 
 CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds"})
 QUEUES = frozenset({"queues"})
-TICKET_OPTIONS = frozenset({"categories", "priorities", "within"})
+TICKET_OPTIONS = frozenset({"categories", "priorities", "within", "channels", "targets_by_priority", "pause_on",
+                            "pause_on_events"})
+SOLVED_OPTIONS = TICKET_OPTIONS | {"on_reopen"}
+"""Ticket KPIs whose clock stops at a solution (resolved, closed): a reopen concerns them (`on_reopen`)."""
 WITHIN = frozenset({"within"})
 SURVEY_FILTERS = frozenset({"categories", "channels"})
 """Which surveys a survey term counts: by the `category` and `channel` the survey carries."""
@@ -128,11 +131,11 @@ CATALOG: dict[str, KpiSpec] = _catalog(
             min_window_seconds=3600, measure="tickets",
             definition="tickets solved or given a progress update within `within` / tickets created"),
     KpiSpec(name="resolution_within", title_zh="问题解决及时率", title_en="Resolution in time", source="tickets",
-            unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            unit="ratio", higher_is_better=True, options=SOLVED_OPTIONS, required=WITHIN,
             min_window_seconds=86400, measure="tickets",
             definition="tickets resolved within `within` / tickets created"),
     KpiSpec(name="complaints_closed_within", title_zh="投诉办结及时率", title_en="Complaints closed in time",
-            source="tickets", unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN,
+            source="tickets", unit="ratio", higher_is_better=True, options=SOLVED_OPTIONS, required=WITHIN,
             min_window_seconds=86400, measure="complaints", default_categories=("complaint",),
             definition="complaints closed within `within` / complaints created (categories default to complaint)"),
     KpiSpec(name="availability", title_zh="服务可用性", title_en="Availability", source="availability",

@@ -198,7 +198,8 @@ class Term(_Strict):
         default=None, description="Tickets: categories this term counts; surveys: the `category` of the surveys it "
         "counts (e.g. complaint: complaint-handling surveys only).")
     channels: list[str] | None = Field(
-        default=None, description="Surveys: the `channel` of the surveys this term counts (phone, email, chat, ...).")
+        default=None, description="Surveys and tickets: the `channel` of the surveys (of the tickets, as created) this "
+        "term counts (phone, email, chat, ...).")
     priorities: list[str] | None = Field(default=None, description="Tickets: priorities this term counts.")
     services: list[str] | None = Field(default=None, description="Availability: services (default: the scope's).")
     aggregate: Literal["pooled", "per_service"] | None = Field(
@@ -210,6 +211,18 @@ class Term(_Strict):
     abandons_within_target_good: bool | None = Field(
         default=None, description="service_level: an abandon within T counts as a good contact.")
     within: Within | None = Field(default=None, description="Tickets: the time limit, e.g. {working_minutes: 15}.")
+    targets_by_priority: dict[str, Within] | None = Field(
+        default=None, description="Tickets: the time limit per priority, e.g. {urgent: {working_hours: 4}}; other "
+        "priorities take `within`. A priority change takes the new priority's limit, measured from creation.")
+    pause_on: list[str] | None = Field(
+        default=None, description="Tickets: statuses (of ticket.status_changed) during which the clock stops, e.g. "
+        "[pending, on_hold]; paused time (working time, for a limit in working time) does not count.")
+    pause_on_events: bool | None = Field(
+        default=None, description="Tickets: true: the clock also stops between ticket.paused and ticket.resumed.")
+    on_reopen: Literal["resume", "new_cycle"] | None = Field(
+        default=None, description="Tickets whose clock stops at a solution (resolved or closed): a reopened ticket "
+        "resumes the same clock until the final solution (resume, the default; a window already judged is revised) "
+        "or starts a new clock with the whole limit, counted in the window of the reopen (new_cycle).")
     scale: Scale | None = Field(
         default=None, description="Surveys: the points scale, e.g. {min: 1, max: 5}; scores outside it are "
         "dead-lettered (kind out_of_scale), not counted. Default: the KPI's (share_satisfied: 1..5).")

@@ -40,8 +40,11 @@ def open_tickets(terms: TermIndex, book: TicketBook | None, now: float) -> dict[
     buckets = [name for _, name in DUE_WITHIN] + ["later"]
     counts = {(t.contract, t.term.id, b): 0 for t in terms.for_source("tickets") for b in buckets}
     for ticket in book.tickets.values() if book is not None else ():
-        for key, (_, due) in ticket.clocks.items():
-            term = terms.by_key[key]
-            bucket = next((name for limit, name in DUE_WITHIN if due - now <= limit), "later")
+        for key, clock in ticket.clocks.items():
+            if not clock.open:
+                continue  # settled, kept only in case of a reopen
+            term, due = terms.by_key[key], clock.due
+            bucket = "later" if due is None else next(  # paused: no deadline yet
+                (name for limit, name in DUE_WITHIN if due - now <= limit), "later")
             counts[(term.contract, term.term.id, bucket)] += 1
     return counts

@@ -6,28 +6,94 @@ waits for its outcome (`pending -1`, numerator 1 if in time, denominator 1), so 
 is judged only once every ticket of that day is decided.
 
 Which events settle which KPI (`KpiKind.events`) and the categories a term counts when it names none
-(`KpiSpec.default_categories`) are the KPI registry's (`streams.core.kpis`, `streams.contracts.kpis`). A reopened
-ticket keeps the outcomes already decided.
+(`KpiSpec.default_categories`) are the KPI registry's (`streams.core.kpis`, `streams.contracts.kpis`). A term's
+`categories`, `priorities` and `channels` are read on `ticket.created`.
+
+The clock of a term runs from creation, except while paused: while the ticket's status (`ticket.status_changed`)
+is one of the term's `pause_on`, and (`pause_on_events`) between `ticket.paused` and `ticket.resumed`. Paused time
+does not count, in working time for a limit in working time (a limit in working days counts, once paused, as the
+working time those days hold from creation). A new priority takes the term's limit for it (`targets_by_priority`,
+else `within`), measured from creation: retroactively, so a ticket raised to urgent past its urgent limit is missed
+at once.
+
+Reopen: only clocks that stop at a solution (`KpiKind.events` within resolved/closed: resolution, complaints
+closed) react. `on_reopen: resume` (default): a clock met by the solution runs again with the time it had left;
+its window already counts it met, and is revised (a new revision, as for late data) if the final solution comes
+too late; a clock already missed stays missed. `new_cycle`: the first outcome stands and a new clock with the whole
+limit starts at the reopen, counted in the window of the reopen. A settled clock is kept for reopens until its
+window can no longer be revised (window end + grace + retention).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
+from streams.contracts.model import Within
 from streams.core.records import TicketMissed
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
-from streams.models.events import TicketCreated, TicketEvent
+from streams.models.events import TicketCreated, TicketEvent, TicketPaused, TicketResumed, TicketStatusChanged
+
+SOLUTIONS = frozenset({"ticket.resolved", "ticket.closed"})
+"""Events that solve a ticket: a reopen withdraws them, so only clocks that stop at one of them react to it."""
+
+
+@dataclass
+class Clock:
+    """One term's clock on one ticket: running stretches, deadline, and the outcome its window counts."""
+
+    created: float
+    """Start of the cycle (creation, or the reopen of a new cycle): the window it counts in."""
+    due: float | None
+    """Deadline (None while paused with time left, or settled)."""
+    since: float | None
+    """Start of the current running stretch (None while paused or settled)."""
+    runs: list[tuple[float, float]] = field(default_factory=list)
+    """Earlier running stretches (start, end)."""
+    counted: float | None = None
+    """The outcome its window holds: 1.0 met, 0.0 missed (None until first settled)."""
+    open: bool = True
+    solved: bool = False
+    """Settled and the ticket solved since: a reopen resumes (or restarts) it."""
+    forget: float = math.inf
+    """Settled: when its window can no longer be revised, so the clock is dropped."""
+
+    def stop(self, at: float) -> None:
+        """End the running stretch at `at` (paused or settled)."""
+        if self.since is not None:
+            self.runs.append((self.since, max(self.since, at)))
+            self.since = None
+
+    def to_json(self) -> list[Any]:
+        """Compact stored form (see `from_json`)."""
+        forget = None if math.isinf(self.forget) else self.forget
+        return [self.created, self.due, self.since, self.runs, self.counted, self.open, self.solved, forget]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> Clock:
+        """A stored clock; `[created, due]` is the form before pauses and reopens (a clock running since creation)."""
+        if len(raw) == 2:
+            created, due = raw
+            return cls(created, due, created)
+        created, due, since, runs, counted, is_open, solved, forget = raw
+        return cls(created, due, since, [(s, e) for s, e in runs], counted, is_open, solved,
+                   math.inf if forget is None else forget)
 
 
 @dataclass
 class OpenTicket:
-    """The clocks still running for one ticket: term key -> (created at, deadline)."""
+    """One ticket: its clocks by term key and what pauses them (status, explicit pause) or sets their limit."""
 
-    clocks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    priority: str | None = None
+    status: str | None = None
+    paused: bool = False
+    """Between `ticket.paused` and `ticket.resumed`."""
 
 
 @dataclass
@@ -35,27 +101,41 @@ class TicketBook:
     """Open tickets and their deadlines in order; `dirty` and `missed` are drained by the caller."""
 
     tickets: dict[str, OpenTicket] = field(default_factory=dict)
-    deadlines: list[tuple[float, str, str]] = field(default_factory=list)  # (deadline, ticket id, term key)
+    deadlines: list[tuple[float, str, str]] = field(default_factory=list)  # (deadline or forget, ticket id, term key)
     unknown: int = 0  # events for tickets never seen created (or already settled)
     dirty: set[str] = field(default_factory=set)  # tickets changed since last persisted
     missed: list[TicketMissed] = field(default_factory=list)
 
     def ticket_bytes(self, ticket_id: str) -> bytes | None:
-        """Serialized clocks of an open ticket; None once settled (delete it from storage)."""
+        """Serialized ticket; None once settled (delete it from storage)."""
         ticket = self.tickets.get(ticket_id)
-        return None if ticket is None else orjson.dumps(ticket.clocks)
+        if ticket is None:
+            return None
+        return orjson.dumps({"clocks": {k: c.to_json() for k, c in ticket.clocks.items()},
+                             "priority": ticket.priority, "status": ticket.status, "paused": ticket.paused})
 
     def load_ticket(self, ticket_id: str, raw: bytes) -> None:
-        """Restore an open ticket and its deadlines."""
-        clocks = {key: (created, due) for key, (created, due) in orjson.loads(raw).items()}
-        self.tickets[ticket_id] = OpenTicket(clocks)
-        for key, (_, due) in clocks.items():
-            heapq.heappush(self.deadlines, (due, ticket_id, key))
+        """Restore a ticket and its deadlines (also the older form: term key -> [created, deadline])."""
+        data = orjson.loads(raw)
+        if "clocks" in data:  # term keys are `contract/term`: never `clocks`
+            ticket = OpenTicket({k: Clock.from_json(v) for k, v in data["clocks"].items()}, data["priority"],
+                                data["status"], data["paused"])
+        else:
+            ticket = OpenTicket({k: Clock.from_json(v) for k, v in data.items()})
+        self.tickets[ticket_id] = ticket
+        for key, clock in ticket.clocks.items():
+            self.schedule(ticket_id, key, clock)
+
+    def schedule(self, ticket_id: str, key: str, clock: Clock) -> None:
+        """Queue the clock's next moment: its deadline while open, its forgetting once settled."""
+        when = clock.due if clock.open else clock.forget
+        if when is not None and math.isfinite(when):
+            heapq.heappush(self.deadlines, (when, ticket_id, key))
 
 
-def deadline(term: CompiledTerm, created: float) -> float:
-    """When the term's time limit for a ticket created at `created` runs out."""
-    within = term.term.within
+def deadline(term: CompiledTerm, created: float, within: Within | None = None) -> float:
+    """When the term's time limit (`within`, else the term's) for a ticket created at `created` runs out."""
+    within = within or term.term.within
     assert within is not None
     if within.uses_working_time:
         assert term.calendar is not None  # the contract checks guarantee a calendar for working time
@@ -66,10 +146,65 @@ def deadline(term: CompiledTerm, created: float) -> float:
     return (datetime.fromtimestamp(created, UTC) + timedelta(seconds=seconds)).timestamp()
 
 
+def limit_of(term: CompiledTerm, priority: str | None) -> Within:
+    """The time limit of a ticket of this priority: `targets_by_priority`, else `within`."""
+    within = (term.term.targets_by_priority or {}).get(priority or "") or term.term.within
+    assert within is not None  # `within` is required of ticket terms
+    return within
+
+
+def _span(term: CompiledTerm, within: Within, start: float, end: float) -> float:
+    """Counted seconds between two instants: working time for a limit in working time, else plain time."""
+    if not within.uses_working_time:
+        return end - start
+    assert term.calendar is not None
+    as_utc = datetime.fromtimestamp
+    return term.calendar.elapsed(as_utc(start, UTC), as_utc(end, UTC)).total_seconds()
+
+
+def _after(term: CompiledTerm, within: Within, start: float, seconds: float) -> float:
+    """The instant `seconds` counted seconds after `start`."""
+    if not within.uses_working_time:
+        return start + seconds
+    assert term.calendar is not None
+    return term.calendar.add_working_time(datetime.fromtimestamp(start, UTC), timedelta(seconds=seconds)).timestamp()
+
+
+def _allowed(term: CompiledTerm, within: Within, created: float) -> float:
+    """The limit in counted seconds; working days as the working time they hold from creation."""
+    if within.working_days is not None:
+        return _span(term, within, created, deadline(term, created, within))
+    return ((within.working_minutes or 0) + (within.minutes or 0)) * 60 + (
+        (within.working_hours or 0) + (within.hours or 0)) * 3600 + (within.days or 0) * 86400
+
+
+def due_of(term: CompiledTerm, clock: Clock, priority: str | None) -> float | None:
+    """The clock's deadline: the instant its counted running time reaches the limit (None while paused with time
+    left). A clock never paused keeps the plain deadline from its start."""
+    within = limit_of(term, priority)
+    if not clock.runs and clock.since == clock.created:
+        return deadline(term, clock.created, within)
+    left = _allowed(term, within, clock.created)
+    for start, end in clock.runs:
+        used = _span(term, within, start, end)
+        if used >= left:
+            return _after(term, within, start, left)
+        left -= used
+    return None if clock.since is None else _after(term, within, clock.since, left)
+
+
 def _matches(term: CompiledTerm, event: TicketCreated) -> bool:
     t = term.term
     categories = t.categories or term.kind.spec.default_categories or None
-    return (categories is None or event.category in categories) and (not t.priorities or event.priority in t.priorities)
+    return ((categories is None or event.category in categories)
+            and (not t.priorities or event.priority in t.priorities)
+            and (not t.channels or event.channel in t.channels))
+
+
+def _held(term: CompiledTerm, ticket: OpenTicket) -> bool:
+    """True while the term's pause conditions hold for the ticket."""
+    t = term.term
+    return bool(t.pause_on and ticket.status in t.pause_on) or bool(t.pause_on_events and ticket.paused)
 
 
 class TicketTracker:
@@ -78,52 +213,134 @@ class TicketTracker:
     def __init__(self, terms: TermIndex) -> None:
         self.terms = terms.for_source("tickets")
         self.by_key = {t.key: t for t in self.terms}
+        self.reopens = frozenset(t.key for t in self.terms if t.kind.events <= SOLUTIONS)
+        """Terms whose clock stops at a solution: the ones a reopen concerns."""
 
     def on_event(self, book: TicketBook, event: TicketEvent) -> list[Contribution]:
         """Contributions of one ticket event; raises CalendarUnknownDay before changing the book."""
         at = event.occurred_at.timestamp()
         if isinstance(event, TicketCreated):
-            if event.ticket_id in book.tickets:
-                return []
-            matched = [t for t in self.terms if _matches(t, event)]
-            # no clock outside the contract's effective period: its announcement is reported (and dropped) upstream
-            clocks = {t.key: (at, deadline(t, at)) for t in matched if t.in_effect(at)}
-            if clocks:
-                book.tickets[event.ticket_id] = OpenTicket(clocks)
-                book.dirty.add(event.ticket_id)
-            for key, (_, due) in clocks.items():
-                heapq.heappush(book.deadlines, (due, event.ticket_id, key))
-            return [Contribution(t, at, 0.0, 0.0, +1) for t in matched]
+            return self._created(book, event, at)
         ticket = book.tickets.get(event.ticket_id)
         if ticket is None:
             book.unknown += 1
             return []
-        out = []
-        for key, (created, due) in list(ticket.clocks.items()):
-            term = self.by_key[key]
-            if event.type in term.kind.events:
-                out.append(Contribution(term, created, 1.0 if at <= due else 0.0, 1.0, -1))
+        book.dirty.add(event.ticket_id)
+        if isinstance(event, TicketStatusChanged):
+            ticket.status, ticket.priority = event.status, event.priority or ticket.priority
+        elif isinstance(event, TicketPaused | TicketResumed):
+            ticket.paused = isinstance(event, TicketPaused)
+        changes = isinstance(event, TicketStatusChanged | TicketPaused | TicketResumed)
+        out: list[Contribution] = []
+        for key, clock in list(ticket.clocks.items()):
+            term = self.by_key.get(key)
+            if term is None:  # the term left the contract
                 del ticket.clocks[key]
-                book.dirty.add(event.ticket_id)
-                if at > due:
-                    book.missed.append(_missed(term, event.ticket_id, created, due, at, event.type))
+            elif clock.open and event.type in term.kind.events:
+                out.append(self._settle(book, event.ticket_id, term, clock, at, event.type))
+            elif clock.open and changes:
+                out += self._follow(book, event.ticket_id, ticket, term, clock, at, event.type)
+            elif event.type == "ticket.reopened" and clock.solved:
+                out += self._reopen(book, event.ticket_id, ticket, term, clock, at)
+            elif event.type in term.kind.events:
+                clock.solved = True  # solved after its deadline passed: a new cycle may follow a reopen
         if not ticket.clocks:
             del book.tickets[event.ticket_id]
         return out
 
+    def _created(self, book: TicketBook, event: TicketCreated, at: float) -> list[Contribution]:
+        """Start a clock per matching term in effect; announce the ticket in each matching term's window."""
+        if event.ticket_id in book.tickets:
+            return []
+        matched = [t for t in self.terms if _matches(t, event)]
+        # no clock outside the contract's effective period: its announcement is reported (and dropped) upstream
+        clocks = {t.key: Clock(at, deadline(t, at, limit_of(t, event.priority)), at)
+                  for t in matched if t.in_effect(at)}
+        if clocks:
+            book.tickets[event.ticket_id] = OpenTicket(clocks, event.priority)
+            book.dirty.add(event.ticket_id)
+        for key, clock in clocks.items():
+            book.schedule(event.ticket_id, key, clock)
+        return [Contribution(t, at, 0.0, 0.0, +1) for t in matched]
+
+    def _follow(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
+                at: float, by: str) -> list[Contribution]:
+        """Pause or restart an open clock as its conditions say; a new deadline (priority, pause) is queued, and
+        one already passed (a retroactive priority) settles it as missed now."""
+        if _held(term, ticket):
+            clock.stop(at)
+        elif clock.since is None:
+            clock.since = max(at, clock.runs[-1][1] if clock.runs else at)
+        due = due_of(term, clock, ticket.priority)
+        if due == clock.due:
+            return []
+        clock.due = due
+        if due is not None and due < at:
+            return [self._settle(book, ticket_id, term, clock, at, by)]
+        book.schedule(ticket_id, term.key, clock)
+        return []
+
+    def _reopen(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
+                at: float) -> list[Contribution]:
+        """A solved clock after a reopen: a new cycle, or the same clock running again (see the module doc)."""
+        clock.solved = False
+        if term.term.on_reopen == "new_cycle":
+            if not term.in_effect(at):
+                return []
+            fresh = ticket.clocks[term.key] = Clock(at, None, at)
+            fresh.due = due_of(term, fresh, ticket.priority)
+            book.schedule(ticket_id, term.key, fresh)
+            return [Contribution(term, at, 0.0, 0.0, +1)]
+        if clock.counted != 1.0:  # missed stays missed
+            return []
+        clock.open = True
+        if not _held(term, ticket):
+            clock.since = at
+        clock.due = due_of(term, clock, ticket.priority)
+        book.schedule(ticket_id, term.key, clock)
+        return [Contribution(term, clock.created, 0.0, 0.0, +1)]
+
+    def _settle(self, book: TicketBook, ticket_id: str, term: CompiledTerm, clock: Clock, at: float, by: str,
+                met: bool | None = None) -> Contribution:
+        """Decide an open clock (met when `at` is within its deadline, unless `met` says); the contribution is the
+        change of its window's count: the outcome the first time, a correction after a reopen."""
+        if met is None:
+            met = clock.due is None or at <= clock.due
+        outcome = 1.0 if met else 0.0
+        c = Contribution(term, clock.created, outcome - (clock.counted or 0.0),
+                         0.0 if clock.counted is not None else 1.0, -1)
+        if not met:
+            assert clock.due is not None
+            book.missed.append(_missed(term, ticket_id, clock.created, clock.due, at, by))
+        clock.stop(at)
+        clock.open, clock.due, clock.counted, clock.solved = False, None, outcome, by in SOLUTIONS
+        book.dirty.add(ticket_id)
+        ticket = book.tickets[ticket_id]
+        if term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met):
+            _, end = term.window.bounds(clock.created)
+            clock.forget = end + term.grace + term.retention
+            book.schedule(ticket_id, term.key, clock)
+        else:
+            del ticket.clocks[term.key]
+        return c
+
     def expire(self, book: TicketBook, watermark: float) -> list[Contribution]:
-        """Settle as missed every clock whose deadline the event-time watermark has passed."""
+        """Settle as missed every clock whose deadline the event-time watermark has passed; drop settled clocks
+        whose window can no longer be revised."""
         out = []
         while book.deadlines and book.deadlines[0][0] < watermark:
-            _, ticket_id, key = heapq.heappop(book.deadlines)
+            when, ticket_id, key = heapq.heappop(book.deadlines)
             ticket = book.tickets.get(ticket_id)
-            if ticket is None or key not in ticket.clocks:
+            clock = ticket.clocks.get(key) if ticket is not None else None
+            if ticket is None or clock is None:
                 continue  # settled in time already
-            created, due = ticket.clocks.pop(key)
-            term = self.by_key[key]
-            out.append(Contribution(term, created, 0.0, 1.0, -1))
-            book.dirty.add(ticket_id)
-            book.missed.append(_missed(term, ticket_id, created, due, due, "deadline"))
+            if clock.open and clock.due == when:
+                out.append(self._settle(book, ticket_id, self.by_key[key], clock, when, "deadline", met=False))
+            elif not clock.open and clock.forget == when:
+                del ticket.clocks[key]
+                book.dirty.add(ticket_id)
+            else:
+                continue  # an older deadline, since moved
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out

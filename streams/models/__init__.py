@@ -24,8 +24,11 @@ from streams.models.events import (
     TicketCreated,
     TicketEvent,
     TicketFirstResponse,
+    TicketPaused,
     TicketReopened,
     TicketResolved,
+    TicketResumed,
+    TicketStatusChanged,
     TicketUpdated,
 )
 from streams.models.families import routing_key
@@ -55,8 +58,11 @@ __all__ = [
     "TicketCreated",
     "TicketEvent",
     "TicketFirstResponse",
+    "TicketPaused",
     "TicketReopened",
     "TicketResolved",
+    "TicketResumed",
+    "TicketStatusChanged",
     "TicketUpdated",
     "decode_call",
     "decode_event",

@@ -285,8 +285,34 @@ class TicketClosed(TicketEventBase):
     type: Literal["ticket.closed"] = "ticket.closed"
 
 
+class TicketStatusChanged(TicketEventBase):
+    """The ticket's status (and perhaps its priority) changed at the source: terms that declare `pause_on`
+    statuses stop their clock while the ticket is in one of them; a new priority takes the term's target for it."""
+
+    type: Literal["ticket.status_changed"] = "ticket.status_changed"
+    status: str = Field(min_length=1, max_length=50, description="The status now, as the source names it (pending, "
+                        "on_hold, in_progress, ...).")
+    priority: str | None = Field(default=None, min_length=1, max_length=50, description="The priority now, if it "
+                                 "changed (targets_by_priority then measures the new priority's target from creation).")
+
+
+class TicketPaused(TicketEventBase):
+    """The source stopped the ticket's SLA clock (e.g. waiting on the customer): terms with `pause_on_events` do not
+    count the time until `ticket.resumed`."""
+
+    type: Literal["ticket.paused"] = "ticket.paused"
+    reason: str | None = Field(default=None, max_length=100, description="Why, as the source names it.")
+
+
+class TicketResumed(TicketEventBase):
+    """The source restarted a paused ticket's SLA clock."""
+
+    type: Literal["ticket.resumed"] = "ticket.resumed"
+
+
 TicketEvent = Annotated[
-    TicketCreated | TicketFirstResponse | TicketUpdated | TicketResolved | TicketReopened | TicketClosed,
+    TicketCreated | TicketFirstResponse | TicketUpdated | TicketResolved | TicketReopened | TicketClosed
+    | TicketStatusChanged | TicketPaused | TicketResumed,
     Field(discriminator="type"),
 ]
 """Any ticket event, told apart by its `type`."""
@@ -337,7 +363,8 @@ class ServiceProbe(EventBase):
 Event = Annotated[
     CallOffered | CallAnswered | CallAbandoned | CallEnded | AgentLoggedIn | AgentReady | AgentNotReady
     | AgentLoggedOut | TicketCreated | TicketFirstResponse | TicketUpdated
-    | TicketResolved | TicketReopened | TicketClosed | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
+    | TicketResolved | TicketReopened | TicketClosed | TicketStatusChanged | TicketPaused | TicketResumed
+    | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
     Field(discriminator="type"),
 ]
 """Any event cckpi consumes, told apart by its `type`."""
@@ -346,7 +373,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     model.model_fields["type"].default: model
     for model in (CallOffered, CallAnswered, CallAbandoned, CallEnded, AgentLoggedIn, AgentReady, AgentNotReady,
                   AgentLoggedOut, TicketCreated, TicketFirstResponse,
-                  TicketUpdated, TicketResolved, TicketReopened, TicketClosed, SurveySubmitted, ServiceDown,
-                  ServiceUp, ServiceProbe)
+                  TicketUpdated, TicketResolved, TicketReopened, TicketClosed, TicketStatusChanged, TicketPaused,
+                  TicketResumed, SurveySubmitted, ServiceDown, ServiceUp, ServiceProbe)
 }
 

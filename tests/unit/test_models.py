@@ -40,7 +40,8 @@ def test_invalid_events_say_why(raw: bytes, kind: str, fragment: str) -> None:
 def test_schemas_are_versioned_and_describe_required_fields() -> None:
     schemas = event_schemas()
     assert {"call.offered", "call.answered", "call.abandoned", "call.ended", "ticket.created", "ticket.first_response",
-            "ticket.updated", "ticket.resolved", "ticket.reopened", "ticket.closed", "survey.submitted",
+            "ticket.updated", "ticket.resolved", "ticket.reopened", "ticket.closed", "ticket.status_changed",
+            "ticket.paused", "ticket.resumed", "survey.submitted",
             "service.down", "service.up", "service.probe", "agent.logged_in", "agent.ready", "agent.not_ready",
             "agent.logged_out"} == set(schemas)
     answered_schema = schemas["call.answered"]
