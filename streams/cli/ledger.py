@@ -33,7 +33,13 @@ from streams.kafka_io.publish import publish_records
 from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
 from streams.ledger import build_ledger
 from streams.ledger.escalations import PeriodLedger, escalation_messages, ledger_of_period
-from streams.report.records_source import breaches_from_topic, from_batch, ledger_period, read_breaches
+from streams.report.records_source import (
+    breaches_from_topic,
+    from_batch,
+    ledger_period,
+    read_breaches,
+    windows_from_topic,
+)
 
 
 class Format(StrEnum):
@@ -81,8 +87,8 @@ def ledger_command(
         raise UserError("give exactly one of --broker URL, --breaches FILE, --events FILE or --source NAME FILE...")
     contracts = contracts_or_exit(contract)
     broker = broker and bootstrap_servers(broker, kafka_security)
-    records = _breaches(contracts, period, broker, breaches, events, source, files, timezone)
-    view = ledger_of_period(build_ledger(records, contracts), period)
+    records, windows = _breaches(contracts, period, broker, breaches, events, source, files, timezone)
+    view = ledger_of_period(build_ledger(records, contracts, windows), period)
     if publish_to is not None:
         publish_records(bootstrap_servers(publish_to, kafka_security), topics.ESCALATIONS,
                         escalation_messages(view.escalations))
@@ -91,18 +97,22 @@ def ledger_command(
 
 def _breaches(contracts: list[Contract], period: str, broker: str | None, breaches: Path | None,
               events: Path | None, source: str | None, files: list[Path] | None,
-              timezone: str | None) -> list[dict[str, Any]]:
-    """The breach records of the one source given: the topic (refused when it no longer holds the period), a
-    records file, or the batch engine."""
+              timezone: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The breach records of the one source given (the topic, refused when it no longer holds the period; a
+    records file; or the batch engine), and the window records cure periods look at (none from a breaches file:
+    a cure is then decided by breach records only)."""
     if broker is not None:
-        return breaches_from_topic(bootstrap_servers(broker), period=ledger_period(contracts, period))
+        span = ledger_period(contracts, period)
+        cures = any(t.penalty and t.penalty.cure for c in contracts for t in c.terms)
+        windows = windows_from_topic(bootstrap_servers(broker), period=span) if cures else []
+        return breaches_from_topic(bootstrap_servers(broker), period=span), windows
     if breaches is not None:
-        return read_breaches(breaches)
+        return read_breaches(breaches), []
     err = Console(stderr=True)
     with adapter_errors_exit(err):
         records = from_batch(events_or_exit(events, source, files, timezone, err), contracts)
     report_unjudged(records.left_out, err)
-    return records.breaches
+    return records.breaches, [p.record for p in records.windows]
 
 
 def _print_json(view: PeriodLedger) -> None:
@@ -112,23 +122,32 @@ def _print_json(view: PeriodLedger) -> None:
 def _print_csv(view: PeriodLedger) -> None:
     writer = csv.writer(sys.stdout)
     writer.writerow(["breach_id", "contract", "term", "scope", "window_start", "window_end", "value", "threshold",
-                     "amount", "currency"])
+                     "amount", "currency", "booked_in", "kind", "formula", "uncapped", "capped_by", "cure"])
     for e in view.entries:
         writer.writerow([e.breach_id, e.contract, e.term, e.scope, e.window_start, e.window_end, e.value,
-                         e.threshold, e.amount, e.currency])
+                         e.threshold, e.amount, e.currency, e.booked_in, e.kind, e.formula, e.uncapped, e.caps_text,
+                         e.cure.rule if e.cure else ""])
 
 
 def _print_table(view: PeriodLedger) -> None:
-    table = Table("contract", "term", "scope", "window", "value", "threshold", "penalty", title=f"ledger {view.period}")
+    table = Table("booked", "contract", "term", "scope", "window", "value", "threshold", "formula", "penalty",
+                  title=f"ledger {view.period}")
     for e in view.entries:
         value = "-" if e.value is None else f"{e.value:.4g}"
-        table.add_row(e.contract, e.term, e.scope, f"{e.window_start[:16]} → {e.window_end[:16]}", value,
-                      f"{e.threshold:g}", f"{e.amount} {e.currency}" if e.currency else "-")
-    console = Console(width=max(Console().width, 140))
+        money = f"{e.amount} {e.currency}" if e.currency else "-"
+        if e.capped_by:
+            money += f" (capped from {e.uncapped}: {e.caps_text})"
+        table.add_row(e.booked_in, e.contract, e.term, e.scope, f"{e.window_start[:16]} → {e.window_end[:16]}",
+                      value, f"{e.threshold:g}", e.formula or "-", money)
+    console = Console(width=max(Console().width, 160))
     console.print(table)
     for (c, month, currency), amount in sorted(view.totals.items()):
-        count = sum(e.contract == c for e in view.entries)
+        count = sum(e.contract == c and e.booked_in == month for e in view.entries)
         console.print(f"total {c} {month}: {amount} {currency} ({count} breaches)")
+    for cure in view.cures:
+        decided = f", decided by {cure.decided_by}" if cure.decided_by else ""
+        console.print(f"cure {cure.outcome}: {cure.contract}/{cure.term} {cure.scope} {cure.window_start[:10]} "
+                      f"({cure.rule}{decided})", highlight=False)
     for x in view.escalations:
         console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or '*'} {x.breaches} breaches in {x.period}: "
                       f"{x.right}", highlight=False)

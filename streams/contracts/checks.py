@@ -30,7 +30,65 @@ def check_contract(contract: Contract) -> list[Finding]:
         findings += [((*("terms", i), *path), message) for path, message in _term(contract, term)]
     findings += list(_duplicates_and_overlaps(contract))
     findings += list(_exclusions(contract))
+    findings += list(_money(contract))
     return findings
+
+
+def _money(contract: Contract) -> Iterator[Finding]:
+    """Fees, penalties and caps: known fees, one currency per contract, each penalty form on the terms it fits."""
+    fee_ids = [f.id for f in contract.fees]
+    for i, fee_id in enumerate(fee_ids):
+        if fee_id in fee_ids[:i]:
+            yield ("fees", i, "id"), f"fee id {fee_id!r} appears twice"
+    currency = contract.fees[0].currency if contract.fees else None
+    for i, fee in enumerate(contract.fees):
+        if fee.currency != currency:
+            yield ("fees", i, "currency"), f"{fee.currency} differs from fees[0]'s {currency}: a contract settles " \
+                                           "in one currency"
+    if contract.penalty_cap is not None:
+        yield from _fee_reference(contract, contract.penalty_cap.percent_of_fee, contract.penalty_cap.fee,
+                                  ("penalty_cap",))
+    for i, term in enumerate(contract.terms):
+        penalty = term.penalty
+        if penalty is None:
+            continue
+        path: Path = ("terms", i, "penalty")
+        currency = currency or penalty.currency
+        if penalty.currency != currency:
+            yield (*path, "currency"), f"{penalty.currency} differs from the contract's {currency} (its first fee or " \
+                                       "penalty): a contract settles in one currency"
+        yield from _fee_reference(contract, penalty.percent_of_fee, penalty.fee, path)
+        if penalty.cap is not None:
+            yield from _fee_reference(contract, penalty.cap.percent_of_fee, penalty.cap.fee, (*path, "cap"))
+        yield from _penalty_form(term, path)
+
+
+def _fee_reference(contract: Contract, percent: object, fee: str | None, path: Path) -> Iterator[Finding]:
+    """A `percent_of_fee` needs a fee: the one named, or the contract's only fee."""
+    ids = [f.id for f in contract.fees]
+    if fee is not None and fee not in ids:
+        yield (*path, "fee"), f"no fee {fee!r} in fees ({', '.join(ids) or 'none'})"
+    elif percent is not None and fee is None and len(ids) != 1:
+        yield (*path, "percent_of_fee"), ("needs a fees section with the fee it is a percentage of" if not ids else
+                                          f"name the fee (fee: one of {', '.join(ids)})")
+
+
+def _penalty_form(term: Term, path: Path) -> Iterator[Finding]:
+    """Ticket forms on ticket terms, a unit for shortfalls, cures on window penalties long enough to be seen."""
+    penalty = term.penalty
+    assert penalty is not None
+    source = CATALOG[term.kpi].source
+    if penalty.per in ("missed_item", "day_late") and source != "tickets":
+        yield (*path, "per"), f"{penalty.per} prices missed tickets: {term.kpi} is a {source} KPI"
+    if (penalty.per == "shortfall_unit") != (penalty.unit is not None):
+        yield (*path, "unit"), ("shortfall_unit needs unit (e.g. 0.01: one percentage point)"
+                                if penalty.unit is None else "unit applies to per: shortfall_unit only")
+    if penalty.cure is not None and penalty.per in ("missed_item", "day_late"):
+        yield (*path, "cure"), "a cure period applies to breached windows, not to missed tickets"
+    days = penalty.cure.days if penalty.cure else None
+    if days is not None and days * 86400 < term.window_seconds:
+        yield (*path, "cure", "days"), (f"{days} days is shorter than the {term.window} window: no later window can "
+                                        "close within it (use next_window: true)")
 
 
 def _term(contract: Contract, term: Term) -> Iterator[Finding]:

@@ -140,12 +140,111 @@ class RollingWindow(_Strict):
         return parse_duration(self.rolling)
 
 
-class Penalty(_Strict):
-    """Money the vendor owes per breached window (违约金)."""
+MONEY_PERIODS = ("month", "quarter", "year")
+MoneyPeriod = Literal["month", "quarter", "year"]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.")]
 
-    amount: Decimal = Field(gt=0, description="Amount per breach.")
-    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.")
-    per: Literal["breach"] = "breach"
+
+class Fee(_Strict):
+    """A fee the client pays (服务费): an amount per period, or a price per seat times the seats."""
+
+    id: Identifier = Field(default="service", description="Name a penalty or cap refers to (`fee:`).")
+    amount: Decimal = Field(gt=0, description="The fee per period, or per seat when `seats` is given.")
+    seats: int | None = Field(default=None, ge=1, description="Seats priced at `amount` each (每月每人X元).")
+    currency: Currency = "CNY"
+    period: MoneyPeriod = Field(default="month", description="What the amount pays for: a month, quarter or year.")
+
+    @property
+    def total(self) -> Decimal:
+        """The fee of one period: `amount`, times `seats` when priced per seat."""
+        return self.amount * (self.seats or 1)
+
+
+class Cap(_Strict):
+    """The most a term (or the contract) books in one period: an amount, or a percentage of a fee."""
+
+    amount: Decimal | None = Field(default=None, gt=0, description="Most booked per period.")
+    percent_of_fee: Decimal | None = Field(
+        default=None, gt=0, le=100, description="Most booked per period, as % of the fee for that period (a fee "
+        "of another period pro rata by months).")
+    fee: Identifier | None = Field(default=None, description="The fee of `percent_of_fee` (default: the only one).")
+    per: MoneyPeriod = Field(default="month", description="The settlement period the cap applies to.")
+
+    @model_validator(mode="after")
+    def _one_base(self) -> Cap:
+        if (self.amount is None) == (self.percent_of_fee is None):
+            raise ValueError("give exactly one of amount or percent_of_fee")
+        return self
+
+
+class Cure(_Strict):
+    """A rectification period (限期整改): the breach is booked only when it is not remedied in time."""
+
+    days: int | None = Field(
+        default=None, ge=1, description="Remedied when a window of the same term and scope closes met within N "
+        "days after the breached window's end; booked (in the month holding that deadline) otherwise.")
+    next_window: bool = Field(
+        default=False, description="Booked only if the next window of the same term and scope also breaches (in "
+        "the month holding that window's last instant); remedied when it meets the level (a window of insufficient "
+        "volume decides nothing: the next judged window does).")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Cure:
+        if (self.days is None) == (not self.next_window):
+            raise ValueError("give exactly one of days: N or next_window: true")
+        return self
+
+
+PenaltyPer = Literal["breach", "missed_item", "shortfall_unit", "day_late"]
+
+
+class Penalty(_Strict):
+    """Money the vendor owes (违约金): a rate (`amount`, or `percent_of_fee`) per breached window, per missed
+    ticket, per unit of shortfall below the level, or per day of delay; optionally capped and with a cure period."""
+
+    amount: Decimal | None = Field(default=None, gt=0, description="The rate: money per breach, item, unit or day.")
+    percent_of_fee: Decimal | None = Field(
+        default=None, gt=0, le=100, description="The rate as % of a fee's amount for its period.")
+    fee: Identifier | None = Field(default=None, description="The fee of `percent_of_fee` (default: the only one).")
+    currency: Currency = "CNY"
+    per: PenaltyPer = Field(
+        default="breach", description="breach: each breached window; missed_item: each ticket past its deadline; "
+        "shortfall_unit: each `unit` the window's value misses the threshold by; day_late: each started day a "
+        "ticket is past its deadline.")
+    unit: Decimal | None = Field(
+        default=None, gt=0, description="shortfall_unit: one unit in the KPI's value (0.01: a percentage point of a "
+        "ratio; 1: a second or a point).")
+    rounding: Literal["ceil", "floor", "exact"] = Field(
+        default="ceil", description="shortfall_unit: how the shortfall in units is rounded (exact: not at all).")
+    cap: Cap | None = Field(default=None, description="The most this term books per period.")
+    cure: Cure | None = Field(default=None, description="A rectification period before a breach is booked.")
+    _rate: Decimal | None = PrivateAttr(default=None)
+    """The rate resolved against the contract's fees (the contract sets it; `rate` reads it)."""
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Penalty:
+        if (self.amount is None) == (self.percent_of_fee is None):
+            raise ValueError("give exactly one of amount or percent_of_fee")
+        self._rate = self.amount
+        return self
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Money per breach, item, unit or day: `amount`, or `percent_of_fee` of the fee (None until resolved)."""
+        return self._rate
+
+    def resolve(self, fees: list[Fee]) -> None:
+        """Resolve `percent_of_fee` against the contract's fees (unrounded; the pricing rounds)."""
+        fee = fee_named(fees, self.fee)
+        if self.percent_of_fee is not None and fee is not None:
+            self._rate = fee.total * self.percent_of_fee / 100
+
+
+def fee_named(fees: list[Fee], name: str | None) -> Fee | None:
+    """The fee called `name`, or the only fee when no name is given; None when there is no such fee."""
+    if name is None:
+        return fees[0] if len(fees) == 1 else None
+    return next((f for f in fees if f.id == name), None)
 
 
 class Escalation(_Strict):
@@ -230,7 +329,7 @@ class Term(_Strict):
         default=None, gt=0, description="Surveys: top of a scale from 0 (the older form of {min: 0, max: N}).")
     satisfied_at: float | None = Field(
         default=None, description="share_satisfied: the lowest score counted as satisfied (e.g. 4 on 1..5).")
-    penalty: Penalty | None = Field(default=None, description="Owed per breached window.")
+    penalty: Penalty | None = Field(default=None, description="What a breach costs (see Penalty).")
     escalation: Escalation | None = Field(default=None, description="Right gained after repeated breaches.")
 
     @field_validator("window")
@@ -284,6 +383,9 @@ class Contract(_Strict):
     scope: Scope
     terms: list[Term] = Field(min_length=1)
     escalation: Escalation | None = Field(default=None, description="Right gained after breaches of any term.")
+    fees: list[Fee] = Field(default_factory=list, description="Fees the client pays (服务费), for penalties and caps "
+                            "given as a percentage of a fee.")
+    penalty_cap: Cap | None = Field(default=None, description="The most all terms together book per period.")
     reports: list[Report] = Field(default_factory=list, description="Reports the vendor owes.")
     exclusions: list[Exclusion] = Field(
         default_factory=list, description="Maintenance windows and force-majeure periods: not measured time of "
@@ -307,6 +409,25 @@ class Contract(_Strict):
                 if isinstance(data.get(name), dict):
                     data = {**data, name: {"timezone": data["timezone"], **data[name]}}
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fee_currency(cls, data: Any) -> Any:
+        """Penalties of a contract with fees are in the fees' currency unless they say otherwise."""
+        fees = data.get("fees") if isinstance(data, dict) else None
+        first = fees[0] if isinstance(fees, list) and fees and isinstance(fees[0], dict) else {}
+        if "currency" not in first or not isinstance(data.get("terms"), list):
+            return data
+        terms = [{**t, "penalty": {"currency": first["currency"], **t["penalty"]}}
+                 if isinstance(t, dict) and isinstance(t.get("penalty"), dict) else t for t in data["terms"]]
+        return {**data, "terms": terms}
+
+    @model_validator(mode="after")
+    def _resolve_rates(self) -> Contract:
+        for term in self.terms:
+            if term.penalty is not None:
+                term.penalty.resolve(self.fees)
+        return self
 
     @property
     def service_calendar(self) -> CalendarSpec | None:

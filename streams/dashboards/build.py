@@ -24,6 +24,7 @@ from pathlib import Path
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Contract, Term
+from streams.core.penalties import describe_penalty
 from streams.dashboards.panels import (
     BLUE,
     GREEN,
@@ -272,9 +273,9 @@ def attainment_bars(spec: KpiSpec, uses: Sequence[Use]) -> Json:
 
 def penalties_text(used: dict[str, list[Use]]) -> str:
     """The contract's penalty per breached window of each term that has one."""
-    lines = [f"- {c.id}/{t.id}: {t.penalty.amount} {t.penalty.currency}" for uses in used.values()
+    lines = [f"- {c.id}/{t.id}: {describe_penalty(t.penalty)}" for uses in used.values()
              for c, t in uses if t.penalty is not None]
-    return "违约金 Penalty per breached window (contract files):\n" + "\n".join(lines) if lines else ""
+    return "违约金 Penalties (contract files):\n" + "\n".join(lines) if lines else ""
 
 
 def contract_attainment(used: dict[str, list[Use]]) -> Json:
@@ -329,8 +330,9 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
 def penalties(used: dict[str, list[Use]]) -> Json | None:
     """Money booked in the time range: breaches of each term times its penalty from the contract file (the
     `cckpi ledger` command is the statement of record; revisions to met are subtracted there, not here)."""
-    priced = sorted({(c.id, t.id, t.penalty.amount, t.penalty.currency, CATALOG[t.kpi].source == "calls")
-                     for uses in used.values() for c, t in uses if t.penalty is not None})
+    priced = sorted({(c.id, t.id, t.penalty.rate, t.penalty.currency, CATALOG[t.kpi].source == "calls")
+                     for uses in used.values() for c, t in uses
+                     if t.penalty is not None and t.penalty.per == "breach" and t.penalty.rate is not None})
     if not priced:
         return None
     targets = [target(f'round(sum(increase(cckpi_breaches_total{{contract="{c}", term="{t}"'

@@ -1,5 +1,6 @@
 """The penalty ledger: final breaches book the contract's penalties; repeated breaches reach escalation rights."""
 
+from streams.core.penalties import penalty_of
 from streams.ledger.book import (
     PERIOD_FORMS,
     Escalation,
@@ -11,7 +12,6 @@ from streams.ledger.book import (
     final_breaches,
     in_period,
     parse_period_label,
-    penalty_of,
     period_label,
 )
 

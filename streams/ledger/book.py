@@ -11,14 +11,27 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from streams.contracts.model import Contract, Term
 from streams.contracts.model import Escalation as EscalationTerm
-from streams.core.penalties import Escalation, Money, final_breaches, penalty_of
+from streams.core.penalties import Escalation, Money, final_breaches, price_ticket, price_window
+from streams.ledger.settle import (
+    CapUse,
+    CureState,
+    Line,
+    Verdicts,
+    apply_caps,
+    booking_month,
+    cap_months,
+    decide_cure,
+    in_effect,
+    lookback_days,
+    month_holding,
+)
 
 
 @dataclass(frozen=True)
@@ -38,22 +51,47 @@ class LedgerEntry:
     """The window's revision that breached (0 = first published, n = n-th late-data revision), as `cckpi compute`
     and `cckpi.kpi-windows` number it; None for breach records older than schema 3, which do not carry it."""
     amount: Decimal
+    """What is booked, after caps."""
     currency: str
+    booked_in: str = ""
+    """The settlement month (YYYY-MM) the penalty is booked in (see `streams.ledger.settle`)."""
+    uncapped: Decimal = Decimal(0)
+    """The price before caps: `quantity` x `rate`, rounded."""
+    formula: str = ""
+    """How the price was computed, with its inputs (e.g. `2 unit(s) of 0.01 short of 0.9 x 6000 CNY`)."""
+    capped_by: tuple[CapUse, ...] = ()
+    """The caps that cut this line (term cap, then contract cap), with their period and limit."""
+    kind: str = "window"
+    """window: a breached window; ticket: a missed ticket (`scope` is then the ticket id)."""
+    cure: CureState | None = None
+    """The failed cure that booked it, for a term with a cure period."""
+
+    @property
+    def caps_text(self) -> str:
+        """The caps that cut this line, e.g. `term cap 30000.00 per 2026-Q4`; empty when none did."""
+        return "; ".join(f"{c.scope} cap {c.limit} per {c.period}" for c in self.capped_by)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: amounts as decimal strings, the caps as text, the cure as its fields."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("capped_by", "cure")},
+                "amount": str(self.amount), "uncapped": str(self.uncapped), "capped_by": self.caps_text,
+                "cure": None if self.cure is None else asdict(self.cure)}
 
 
 @dataclass
 class Ledger:
-    """Entries, totals per (contract, month, currency) and escalations."""
+    """Entries, totals per (contract, month, currency), cures and escalations."""
 
     entries: list[LedgerEntry] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
+    cures: list[CureState] = field(default_factory=list)
 
     def totals(self) -> dict[tuple[str, str, str], Decimal]:
-        """Money owed per contract, month (YYYY-MM) and currency."""
+        """Money owed per contract, booking month (YYYY-MM) and currency."""
         sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         for e in self.entries:
             if e.currency:  # terms without a penalty book nothing
-                sums[(e.contract, e.window_start[:7], e.currency)] += e.amount
+                sums[(e.contract, e.booked_in, e.currency)] += e.amount
         return dict(sums)
 
 
@@ -112,25 +150,87 @@ def lookback_start(contract: Contract, period: str) -> date:
     rules = [t.escalation for t in contract.terms if t.escalation] + [e for e in [contract.escalation] if e]
     spans = {"month": date(year, first, 1), "quarter": date(year, (first - 1) // 3 * 3 + 1, 1),
              "year": date(year, 1, 1), "contract": contract.effective_from or HISTORY_START}
-    return min([date(year, first, 1), *(spans[rule.within] for rule in rules)])
+    caps = cap_months(contract)
+    if caps:  # a cap counts what earlier months of its period booked
+        spans["cap"] = date(year, (first - 1) // caps * caps + 1, 1)
+    cure = date(year, first, 1) - timedelta(days=lookback_days(contract))
+    return min([date(year, first, 1), cure, *(spans[rule.within] for rule in rules), *(
+        [spans["cap"]] if caps else [])])
 
 
-def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract]) -> Ledger:
-    """The ledger of every final breach of these contracts."""
+def _window_entry(contract: Contract, term: Term, r: dict[str, Any], verdicts: Verdicts,
+                  ledger: Ledger) -> LedgerEntry | None:
+    """The entry of a final window breach before caps (None while its cure is pending, or once cured: `ledger.cures`
+    notes both)."""
+    priced = price_window(term, r["value"])
+    cure = None
+    booked_in = booking_month(contract, r["window_end"])
+    if priced is not None and term.penalty and term.penalty.cure:
+        cure = decide_cure(contract, term, r, verdicts)
+        ledger.cures.append(cure)
+        if cure.booked_in is None:
+            return None
+        booked_in = cure.booked_in
+    money = priced.money if priced else Money(Decimal(0), "")
+    return LedgerEntry(
+        breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["scope"],
+        window_start=r["window_start"], window_end=r["window_end"], value=r["value"], threshold=r["threshold"],
+        revision=r.get("window_revision"), amount=money.amount, currency=money.currency, booked_in=booked_in,
+        uncapped=money.amount, formula=priced.formula if priced else "", cure=cure)
+
+
+def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]]
+                    ) -> list[LedgerEntry]:
+    """An entry per missed ticket of a term priced per missed item or per day late, booked at its deadline."""
+    seen: dict[str, LedgerEntry] = {}
+    for r in records:
+        found = terms.get((r.get("contract", ""), r.get("term", "")))
+        if r.get("kind") != "ticket" or found is None or r["breach_id"] in seen:
+            continue
+        contract, term = found
+        priced = price_ticket(term, r)
+        if priced is None or not in_effect(contract, r["created_at"], r["created_at"]):
+            continue
+        seen[r["breach_id"]] = LedgerEntry(
+            breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["ticket_id"],
+            window_start=r["created_at"], window_end=r["deadline"], value=None, threshold=term.threshold,
+            revision=None, amount=priced.money.amount, currency=priced.money.currency,
+            booked_in=month_holding(contract, datetime.fromisoformat(r["deadline"])),
+            uncapped=priced.money.amount, formula=priced.formula, kind="ticket")
+    return list(seen.values())
+
+
+def _capped(contracts: Sequence[Contract], entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """The entries with each contract's caps applied (booking order: month, window end, breach id)."""
+    out = list(entries)
+    for contract in contracts:
+        mine = [n for n, e in enumerate(entries) if e.contract == contract.id and e.currency]
+        lines = [Line((e.booked_in, e.window_end, e.breach_id), e.booked_in, e.term, Money(e.uncapped, e.currency))
+                 for e in (entries[n] for n in mine)]
+        for n, (amount, cuts) in zip(mine, apply_caps(contract, lines), strict=True):
+            out[n] = replace(entries[n], amount=amount, capped_by=tuple(cuts))
+    return out
+
+
+def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract],
+                 windows: Iterable[dict[str, Any]] = ()) -> Ledger:
+    """The ledger of every final breach (and priced missed ticket) of these contracts; `windows` (records of
+    `cckpi.kpi-windows`) let cure periods see the met windows after a breach, which have no breach record."""
+    records = list(records)
     terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
     ledger = Ledger()
+    verdicts = Verdicts(records, windows)
     counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
     for r in final_breaches(records):
         found = terms.get((r["contract"], r["term"]))
         if found is None:
             continue
         contract, term = found
-        money = penalty_of(term, r["state"], r["status"]) or Money(Decimal(0), "")
-        ledger.entries.append(LedgerEntry(
-            breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["scope"],
-            window_start=r["window_start"], window_end=r["window_end"], value=r["value"], threshold=r["threshold"],
-            revision=r.get("window_revision"), amount=money.amount, currency=money.currency,
-        ))
+        if not in_effect(contract, r["window_start"], r["window_end"]):
+            continue  # judged outside the effective period: neither booked nor counted
+        entry = _window_entry(contract, term, r, verdicts, ledger)
+        if entry is not None:
+            ledger.entries.append(entry)
         rules: list[tuple[str | None, EscalationTerm]] = []
         if term.escalation:
             rules.append((term.id, term.escalation))
@@ -145,4 +245,5 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
                     escalation_id=f"{contract.id}/{scope_term or '*'}/{period}/{rule.after_breaches}",
                     contract=contract.id, term=scope_term, period=period, breaches=counts[key],
                     after_breaches=rule.after_breaches, right=rule.right, reached_by=r["breach_id"]))
+    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms))
     return ledger

@@ -7,6 +7,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from streams.core.penalties import describe_penalty
 from streams.report.charts import Levels, Point, bar_chart, line_chart
 from streams.report.labels import fmt_count, fmt_money, fmt_time, fmt_value, kpi_name, label
 from streams.report.statement import Statement, TermResult
@@ -103,7 +104,7 @@ def _terms(s: Statement) -> str:
         rows.append([f'<a href="#term-{escape(t.term.id)}">{escape(t.term.id)}</a>', escape(t.term.clause or ""),
                      escape(kpi_name(t.term.kpi, lang)), _num(fmt_value(t.term.threshold, unit)),
                      _num(fmt_value(t.term.warning, unit)), escape(_window_text(t)),
-                     _num(fmt_money(penalty.amount, penalty.currency) if penalty else "-"),
+                     escape(describe_penalty(penalty) if penalty else "-"),
                      _num(str(sum(sc.met for sc in t.scopes)), "met"),
                      _num(str(sum(sc.breached for sc in t.scopes)), "breached"),
                      _num(str(sum(sc.insufficient for sc in t.scopes))), _status(s, t.attainment)])
@@ -142,6 +143,40 @@ def _breach_table(s: Statement) -> str:
     totals = "".join(f"<p><b>{escape(label('penalty_total', lang))}: {escape(fmt_money(a, cur))}</b></p>"
                      for cur, a in s.totals.items())
     return _table(header, rows) + f'<p class="note">{escape(label("revision_note", lang))}</p>' + totals
+
+
+def _fees(s: Statement) -> str:
+    """The contract's fees (服务费), the base of penalties and caps given as a percentage."""
+    if not s.contract.fees:
+        return ""
+    lang = s.language
+    rows = [[escape(f.id), _num(fmt_money(f.amount, f.currency)), _num(str(f.seats or "-")), escape(f.period),
+             _num(fmt_money(f.total, f.currency))] for f in s.contract.fees]
+    header = [label(k, lang) for k in ("fee", "amount", "seats", "period", "fee_total")]
+    return f"<h2>{escape(label('fees', lang))}</h2>" + _table(header, rows)
+
+
+def _settlement(s: Statement) -> str:
+    """Every penalty line booked in the period: its formula with its inputs, the caps applied, the amount."""
+    lang = s.language
+    rows = [[escape(e.booked_in), escape(e.term), escape(e.scope), _time(e.window_start), escape(e.formula or "-"),
+             _num(fmt_money(e.uncapped, e.currency) if e.currency else "-"), escape(e.caps_text or "-"),
+             escape(e.cure.rule if e.cure else "-"),
+             _num(fmt_money(e.amount, e.currency) if e.currency else "-")] for e in s.settlement]
+    header = [label(k, lang) for k in ("booked_in", "term", "queue", "start", "formula", "uncapped", "caps", "cure",
+                                       "amount")]
+    return _section(s, "settlement", "no_breaches", s.settlement, lambda: _table(header, rows))
+
+
+def _cures(s: Statement) -> str:
+    """Breaches in a cure period (限期整改): pending, cured (not booked) or failed (booked, and when)."""
+    if not s.cures:
+        return ""
+    lang = s.language
+    rows = [[escape(c.term), escape(c.scope), _time(c.window_start), escape(c.rule), escape(label(c.outcome, lang)),
+             escape(c.decided_by or "-"), escape(c.booked_in or "-")] for c in s.cures]
+    header = [label(k, lang) for k in ("term", "queue", "start", "cure", "status", "decided_by", "booked_in")]
+    return f"<h2>{escape(label('cures', lang))}</h2>" + _table(header, rows)
 
 
 def _escalations(s: Statement) -> str:
@@ -280,7 +315,8 @@ def render_html(s: Statement, command: str) -> str:
     """The whole statement page; `command` is the `cckpi report` invocation that reproduces it."""
     lang = "zh-CN" if s.language == "zh" else "en"
     title = f"{label('title', s.language)} · {s.contract.name} · {s.period.label}"
-    body = [_header(s), _summary(s), _terms(s), _charts(s), _breaches(s), _escalations(s), _volumes(s),
+    body = [_header(s), _summary(s), _terms(s), _charts(s), _breaches(s), _fees(s), _settlement(s), _cures(s),
+            _escalations(s), _volumes(s),
             _revisions(s),
             f"<h2>{escape(label('windows_of', s.language))}</h2>",
             *(_term_detail(t, s) for t in s.terms), _tickets(s), _exclusions(s), _inputs(s, command)]

@@ -82,7 +82,16 @@ def from_topics(bootstrap: str, contract: Contract, timeout: float, on_read: OnR
 def breaches_from_topic(bootstrap: str, timeout: float = 30.0, period: Period | None = None) -> list[dict[str, Any]]:
     """Every breach record on `cckpi.breaches`, from its start to its current end (values that are not JSON
     objects are not records, and left out); PeriodNotRetained when it no longer holds all of `period`."""
-    messages = read_retained(bootstrap, topics.BREACHES, timeout, period).messages
+    return _records_of(bootstrap, topics.BREACHES, timeout, period)
+
+
+def windows_from_topic(bootstrap: str, timeout: float = 30.0, period: Period | None = None) -> list[dict[str, Any]]:
+    """Every window record on `cckpi.kpi-windows` (what cure periods look at), refused like `breaches_from_topic`."""
+    return _records_of(bootstrap, topics.KPI_WINDOWS, timeout, period)
+
+
+def _records_of(bootstrap: str, topic: str, timeout: float, period: Period | None) -> list[dict[str, Any]]:
+    messages = read_retained(bootstrap, topic, timeout, period).messages
     return [r for r in (orjson.loads(m.value) for m in messages) if isinstance(r, dict)]
 
 

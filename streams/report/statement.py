@@ -26,6 +26,8 @@ from streams.core.records import WindowResult
 from streams.core.verdict import Status
 from streams.ledger import Escalation, LedgerEntry, build_ledger
 from streams.ledger.book import escalation_period, final_breaches
+from streams.ledger.escalations import ledger_of_period
+from streams.ledger.settle import CureState
 from streams.report.digest import InputDigest, combined
 from streams.report.period import Period
 
@@ -165,6 +167,10 @@ class Statement:
     terms: tuple[TermResult, ...]
     volumes: Volumes
     breaches: tuple[BreachRow, ...]
+    settlement: tuple[LedgerEntry, ...]
+    """Every penalty line booked in the period (breached windows and priced missed tickets), caps applied."""
+    cures: tuple[CureState, ...]
+    """Breaches with a cure period whose window is in the period or whose cure was decided in it."""
     ticket_misses: tuple[TicketMiss, ...]
     totals: dict[str, Decimal]
     escalations: tuple[EscalationState, ...]
@@ -305,24 +311,25 @@ def _exclusions(contract: Contract, period: Period) -> tuple[Exclusion, ...]:
 def build_statement(contract: Contract, period: Period, windows: Iterable[Published],
                     breaches: Sequence[dict[str, Any]], inputs: Sequence[InputDigest]) -> Statement:
     """The statement of a contract for a period from published window records (every revision, replays allowed)
-    and breach records; windows belong to the period they start in, as in the ledger."""
+    and breach records; windows belong to the period they start in, penalties to the period they are booked in
+    (the ledger's rule, `streams.ledger.settle`)."""
+    windows = list(windows)
     latest, revisions = _revisions(contract, period, windows)
     terms = _terms(contract, latest)
-    ledger = build_ledger(breaches, [contract])
+    ledger = build_ledger(breaches, [contract], [p.record for p in windows])
     evidence = {r["breach_id"]: r for r in final_breaches(breaches)}
-    entries = [_window_revision(e, latest) for e in ledger.entries if period.contains(e.window_start)]
+    view = ledger_of_period(ledger, period.label)
+    entries = [_window_revision(e, latest) for e in view.entries]
     rows = tuple(BreachRow(e, evidence[e.breach_id]["numerator"], evidence[e.breach_id]["denominator"],
                            evidence[e.breach_id].get("since", ""), tuple(evidence[e.breach_id].get("sample", ())))
-                 for e in entries)
-    booked = {e.breach_id for e in entries}
-    reached = tuple(x for x in ledger.escalations if x.reached_by in booked)
+                 for e in entries if e.kind == "window")
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for (_, month, currency), amount in sorted(ledger.totals().items()):
-        if period.contains(month + "-01"):
-            totals[currency] += amount
+    for (_, _, currency), amount in sorted(view.totals.items()):
+        totals[currency] += amount
     return Statement(
         contract=contract, period=period, language=language_of(contract), terms=terms, volumes=_volumes(terms),
-        breaches=rows, ticket_misses=_ticket_misses(contract, period, breaches), totals=dict(totals),
+        breaches=rows, settlement=tuple(entries), cures=tuple(view.cures),
+        ticket_misses=_ticket_misses(contract, period, breaches), totals=dict(totals),
         escalations=_escalation_states(contract, period, ledger.entries, ledger.escalations),
-        escalations_reached=reached, revisions=tuple(revisions), inputs=tuple(inputs),
+        escalations_reached=tuple(view.escalations), revisions=tuple(revisions), inputs=tuple(inputs),
         exclusions=_exclusions(contract, period))

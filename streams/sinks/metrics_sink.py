@@ -53,7 +53,7 @@ class PenaltyView:
         """Book, re-book or take back the window's money as its latest lifecycle step says."""
         if u.basis != "observed":  # forecast warnings have their own ids and never book
             return
-        money = penalty_of(self.terms.get((u.contract, u.term)), u.state, u.status)
+        money = penalty_of(self.terms.get((u.contract, u.term)), u.state, u.status, u.value)
         end = datetime.fromisoformat(u.window_end).timestamp()
         known = self.booked.setdefault((u.contract, u.term, u.scope), {})
         for key in [k for k, (_, forget_at) in known.items() if forget_at <= end]:

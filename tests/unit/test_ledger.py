@@ -53,7 +53,7 @@ def test_ledger_command_from_breach_records(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = orjson.loads(result.stdout)
     assert len(data["entries"]) == 2
-    assert data["totals"] == [{"contract": "t", "month": "2026-10", "currency": "CNY", "amount": "1000"}]
+    assert data["totals"] == [{"contract": "t", "month": "2026-10", "currency": "CNY", "amount": "1000.00"}]
     assert [x["right"] for x in data["escalations"]] == ["terminate"]
     table = CliRunner().invoke(app, ["ledger", "-c", str(contract), "--period", "2026-10", "--breaches", str(records)])
-    assert "total t 2026-10: 1000 CNY (2 breaches)" in table.stdout and "escalation" in table.stdout
+    assert "total t 2026-10: 1000.00 CNY (2 breaches)" in table.stdout and "escalation" in table.stdout

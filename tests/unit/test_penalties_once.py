@@ -34,7 +34,7 @@ terms:
   - {id: ar, kpi: answer_rate, threshold: 0.8, window: 15m, grace: 2m, retention: 1h, min_volume: 3,
      penalty: {amount: 500.25, currency: CNY}}
   - {id: ar-hourly, kpi: answer_rate, threshold: 0.9, window: 1h, grace: 2m, retention: 1h, min_volume: 3,
-     penalty: {amount: 0.1, currency: USD}}
+     penalty: {amount: 0.1, currency: CNY, per: shortfall_unit, unit: 0.01}}
 """
 WALL = at("23:00").timestamp()
 
@@ -91,7 +91,8 @@ def test_the_metric_reports_what_cckpi_ledger_books(tmp_path: Path) -> None:
                                       str(events_file), "--format", "json"])
     assert result.exit_code == 0, result.output
     booked = by_term([(e["term"], e["currency"], Decimal(e["amount"])) for e in orjson.loads(result.stdout)["entries"]])
-    assert booked == {("ar", "CNY"): Decimal("1000.50"), ("ar-hourly", "USD"): Decimal("0.2")}
+    # ar-hourly, per point short of 90%: q1 24/28 = 85.71% is 4.29 points, ceil 5; q2 0/3 is 90 points: 95 x 0.1
+    assert booked == {("ar", "CNY"): Decimal("1000.50"), ("ar-hourly", "CNY"): Decimal("9.50")}
     metrics, _ = stream_money(events)
     assert {key: metric(metrics, *key) for key in booked} == {key: float(v) for key, v in booked.items()}
 
@@ -107,5 +108,5 @@ def test_the_metric_equals_the_ledger_of_the_published_breaches(calls: list[tupl
     metrics, breaches = stream_money(events, per_batch)
     ledger = build_ledger(breaches, [parse_contract(PRICED)])
     booked = by_term([(e.term, e.currency, e.amount) for e in ledger.entries])
-    for term, currency in (("ar", "CNY"), ("ar-hourly", "USD")):
+    for term, currency in (("ar", "CNY"), ("ar-hourly", "CNY")):
         assert metric(metrics, term, currency) == float(booked.get((term, currency), Decimal(0)))

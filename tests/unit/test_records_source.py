@@ -61,7 +61,7 @@ def test_ledger_and_annotate_refuse_a_bad_records_file_in_one_line(tmp_path: Pat
 def _entry(breach_id: str, window_start: str) -> LedgerEntry:
     return LedgerEntry(breach_id=breach_id, contract="c", term="t", kpi="service_level", scope="q1",
                        window_start=window_start, window_end=window_start, value=0.5, threshold=0.8, revision=0,
-                       amount=Decimal("100"), currency="EUR")
+                       amount=Decimal("100"), currency="EUR", booked_in=window_start[:7])
 
 
 def test_the_period_view_keeps_the_period_and_the_escalations_its_breaches_reached() -> None:

@@ -159,7 +159,7 @@ def test_report_command_writes_html_and_csv_that_parse_back(tmp_path: Path) -> N
     result = runner.invoke(app, ["report", "-c", str(contract), "--period", "2026-10", "--events", str(events),
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "2 breaches booked, penalties 1,000 CNY" in result.stdout
+    assert "2 breaches booked, penalties 1,000.00 CNY" in result.stdout
     windows, _ = records()
     latest = {w["key"]: w for w in windows if w["window_start"].startswith("2026-10")}  # in order: latest wins
     rows = {r["key"]: r for r in _rows(out / "windows.csv")}
@@ -168,12 +168,12 @@ def test_report_command_writes_html_and_csv_that_parse_back(tmp_path: Path) -> N
         r = rows[key]
         assert (float(r["value"]), float(r["numerator"]), float(r["denominator"]), r["status"], int(r["revision"])) \
             == (w["value"], w["numerator"], w["denominator"], w["status"], w["revision"])
-    assert [(r["currency"], r["amount"], r["breaches"]) for r in _rows(out / "totals.csv")] == [("CNY", "1000", "2")]
+    assert [(r["currency"], r["amount"], r["breaches"]) for r in _rows(out / "totals.csv")] == [("CNY", "1000.00", "2")]
     assert [r["status_after"] for r in _rows(out / "revisions.csv")] == ["met"]
     inputs = {r["kind"]: r for r in _rows(out / "inputs.csv")}
     assert inputs["events"]["sha256"] == hashlib.sha256(events.read_bytes()).hexdigest()
     page = (out / "statement.html").read_text()
-    assert "1,000 CNY" in page and "75.00%" in page and "80.00%" in page and inputs["combined"]["sha256"] in page
+    assert "1,000.00 CNY" in page and "75.00%" in page and "80.00%" in page and inputs["combined"]["sha256"] in page
     assert "<script" not in page and "<link" not in page and "src=" not in page  # self-contained, offline
     again = runner.invoke(app, ["report", "-c", str(contract), "--period", "2026-10", "--events", str(events),
                                 "--out", str(tmp_path / "again" / "out")])
