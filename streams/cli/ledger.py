@@ -31,7 +31,7 @@ from streams.kafka_io import topics
 from streams.kafka_io.connect import bootstrap_servers
 from streams.kafka_io.publish import publish_records
 from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
-from streams.ledger import build_ledger
+from streams.ledger import Escalation, build_ledger
 from streams.ledger.escalations import PeriodLedger, escalation_messages, ledger_of_period
 from streams.report.records_source import breaches_from_topic, from_batch, ledger_period, read_breaches
 
@@ -130,5 +130,14 @@ def _print_table(view: PeriodLedger) -> None:
         count = sum(e.contract == c for e in view.entries)
         console.print(f"total {c} {month}: {amount} {currency} ({count} breaches)")
     for x in view.escalations:
-        console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or '*'} {x.breaches} breaches in {x.period}: "
-                      f"{x.right}", highlight=False)
+        console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or x.group or '*'} {_how(x)}: {x.right}",
+                      highlight=False)
+
+
+def _how(x: Escalation) -> str:
+    """What reached the right, in the rule's own terms."""
+    if x.rule == "consecutive":
+        return f"{x.breaches} consecutive periods breached ({x.period})"
+    if x.rule == "ratio":
+        return f"{x.breaches} of {x.windows} windows breached in {x.period}"
+    return f"{x.breaches} breaches in {x.period}"

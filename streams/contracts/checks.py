@@ -27,7 +27,21 @@ def check_contract(contract: Contract) -> list[Finding]:
     for i, term in enumerate(contract.terms):
         findings += [((*("terms", i), *path), message) for path, message in _term(contract, term)]
     findings += list(_duplicates_and_overlaps(contract))
+    findings += list(_escalation_groups(contract))
     return findings
+
+
+def _escalation_groups(contract: Contract) -> Iterator[Finding]:
+    """Each group of clauses names terms of the contract, and no two groups share a name."""
+    ids = {t.id for t in contract.terms}
+    names: set[str] = set()
+    for i, rule in enumerate(contract.escalations):
+        if rule.group in names:
+            yield ("escalations", i, "group"), f"group {rule.group!r} appears twice"
+        names.add(rule.group)
+        for j, term in enumerate(rule.terms):
+            if term not in ids:
+                yield ("escalations", i, "terms", j), f"{term!r} is not a term of this contract"
 
 
 def _term(contract: Contract, term: Term) -> Iterator[Finding]:
