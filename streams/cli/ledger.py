@@ -31,7 +31,7 @@ from streams.kafka_io import topics
 from streams.kafka_io.connect import bootstrap_servers
 from streams.kafka_io.publish import publish_records
 from streams.kafka_io.security import PLAINTEXT, KafkaSecurity
-from streams.ledger import build_ledger
+from streams.ledger import Escalation, build_ledger
 from streams.ledger.escalations import PeriodLedger, escalation_messages, ledger_of_period
 from streams.report.records_source import (
     breaches_from_topic,
@@ -149,5 +149,14 @@ def _print_table(view: PeriodLedger) -> None:
         console.print(f"cure {cure.outcome}: {cure.contract}/{cure.term} {cure.scope} {cure.window_start[:10]} "
                       f"({cure.rule}{decided})", highlight=False)
     for x in view.escalations:
-        console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or '*'} {x.breaches} breaches in {x.period}: "
-                      f"{x.right}", highlight=False)
+        console.print(f"[bold red]escalation[/]: {x.contract}/{x.term or x.group or '*'} {_how(x)}: {x.right}",
+                      highlight=False)
+
+
+def _how(x: Escalation) -> str:
+    """What reached the right, in the rule's own terms."""
+    if x.rule == "consecutive":
+        return f"{x.breaches} consecutive periods breached ({x.period})"
+    if x.rule == "ratio":
+        return f"{x.breaches} of {x.windows} windows breached in {x.period}"
+    return f"{x.breaches} breaches in {x.period}"

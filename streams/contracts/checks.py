@@ -31,6 +31,7 @@ def check_contract(contract: Contract) -> list[Finding]:
     findings += list(_duplicates_and_overlaps(contract))
     findings += list(_exclusions(contract))
     findings += list(_money(contract))
+    findings += list(_escalation_groups(contract))
     return findings
 
 
@@ -89,6 +90,19 @@ def _penalty_form(term: Term, path: Path) -> Iterator[Finding]:
     if days is not None and days * 86400 < term.window_seconds:
         yield (*path, "cure", "days"), (f"{days} days is shorter than the {term.window} window: no later window can "
                                         "close within it (use next_window: true)")
+
+
+def _escalation_groups(contract: Contract) -> Iterator[Finding]:
+    """Each group of clauses names terms of the contract, and no two groups share a name."""
+    ids = {t.id for t in contract.terms}
+    names: set[str] = set()
+    for i, rule in enumerate(contract.escalations):
+        if rule.group in names:
+            yield ("escalations", i, "group"), f"group {rule.group!r} appears twice"
+        names.add(rule.group)
+        for j, term in enumerate(rule.terms):
+            if term not in ids:
+                yield ("escalations", i, "terms", j), f"{term!r} is not a term of this contract"
 
 
 def _term(contract: Contract, term: Term) -> Iterator[Finding]:

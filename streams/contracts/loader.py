@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from streams.contracts.checks import check_contract
 from streams.contracts.model import Contract
 
-_UNION_TAGS = {"str", "RollingWindow"}
+_UNION_TAGS = {"str", "RollingWindow", "RollingSpan"}
 MAX_FILE_BYTES = 1 << 20
 """A contract file is a few kilobytes; anything past 1 MiB is refused unread (no document needs it)."""
 MAX_ALIAS_NODES = 10_000
@@ -140,13 +140,26 @@ def parse_contract(text: str, file: str = "<contract>") -> Contract:
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
         raise ContractError([_problem(file, lines, err["loc"], err["msg"].removeprefix("Value error, "))
-                             for err in exc.errors(include_url=False)]) from None
+                             for err in errors if not _other_branch(err, errors)]) from None
     findings = check_contract(contract)
     if findings:
         raise ContractError([_problem(file, lines, path, message) for path, message in findings])
     contract.note_places({str(path[0]): f"{file}:{line}" for path, line in lines.items() if len(path) == 1})
     return contract
+
+
+def _other_branch(err: Any, errors: Sequence[Any]) -> bool:
+    """True for a union branch refusing a value of another type (`{rolling: 7x}` is no string, `weekly` no
+    mapping) when another branch of the same field says what is wrong with it."""
+    loc = err["loc"]
+    tags = [i for i, p in enumerate(loc) if isinstance(p, str) and (p in _UNION_TAGS or p.startswith("literal["))]
+    if not tags or not (err["type"] == "model_type" or (
+            err["type"] in ("string_type", "literal_error") and not isinstance(err["input"], str))):
+        return False
+    field = loc[:tags[-1]]
+    return any(o is not err and o["loc"][:len(field)] == field and o["loc"] != loc for o in errors)
 
 
 def _problem(file: str, lines: dict[tuple[Any, ...], int], loc: Iterable[Any], message: str) -> Problem:

@@ -128,16 +128,34 @@ class Scale(_Strict):
         return self
 
 
+MAX_ROLLING_STEPS = 1000
+"""Most windows one contribution of a rolling term may count in (rolling / step)."""
+
+
 class RollingWindow(_Strict):
     """A sliding window: the value over the last `rolling` period, re-evaluated every `step`."""
 
     rolling: Duration = Field(description="Length, e.g. 7d or 30d.")
-    step: Duration = Field(default="1h", description="How often the rolling value is judged.")
+    step: Duration = Field(default="1h", description="How often the rolling value is judged: a duration dividing a "
+                           "day (1h, 1d); each step's end closes the window of `rolling` before it.")
 
     @property
     def seconds(self) -> int:
         """Length of the window."""
         return parse_duration(self.rolling)
+
+    @model_validator(mode="after")
+    def _steps(self) -> RollingWindow:
+        step = parse_duration(self.step)
+        if step <= 0 or 86400 % step:
+            raise ValueError(f"step {self.step!r} must divide a day evenly (e.g. 15m, 1h, 1d)")
+        if self.seconds <= 0 or self.seconds % step:
+            raise ValueError(f"rolling {self.rolling!r} must be a whole number of steps of {self.step}")
+        if self.seconds // step > MAX_ROLLING_STEPS:
+            raise ValueError(f"rolling {self.rolling!r} is {self.seconds // step} steps of {self.step}: at most "
+                             f"{MAX_ROLLING_STEPS} (each contribution counts in every window covering it); "
+                             "take a longer step")
+        return self
 
 
 MONEY_PERIODS = ("month", "quarter", "year")
@@ -247,12 +265,52 @@ def fee_named(fees: list[Fee], name: str | None) -> Fee | None:
     return next((f for f in fees if f.id == name), None)
 
 
-class Escalation(_Strict):
-    """A right the client gains after repeated breaches, e.g. termination after 3 breaches in a quarter."""
+ESCALATION_PERIODS = ("day", "week", "month", "quarter", "year")
+"""Calendar periods (contract timezone) an escalation counts breaches in."""
 
-    after_breaches: int = Field(ge=1, description="Breaches that trigger it.")
-    within: Literal["month", "quarter", "year", "contract"] = Field(description="Period the breaches are counted in.")
-    right: str = Field(description="What the client may then do, e.g. terminate, rectification, fee deduction.")
+
+class RollingSpan(_Strict):
+    """A span that slides with the breaches, e.g. {rolling: 90d}: any 90 days."""
+
+    rolling: Duration = Field(description="Length of the span, e.g. 90d.")
+
+    @property
+    def seconds(self) -> int:
+        """Length of the span."""
+        return parse_duration(self.rolling)
+
+
+class Escalation(_Strict):
+    """A right the client gains after repeated breaches (累计违约达到[次数或比例]): exactly one of
+    `after_breaches` (N breaches in a calendar period, the whole contract, or any rolling span), `consecutive`
+    (N consecutive calendar periods each with a breach) or `ratio` (this share of the period's windows breached)."""
+
+    after_breaches: int | None = Field(default=None, ge=1, description="Breaches that trigger it.")
+    consecutive: int | None = Field(
+        default=None, ge=1, description="Consecutive periods (`within`), each with at least one breach.")
+    ratio: float | None = Field(
+        default=None, gt=0, le=1, description="Share of the period's windows breached, e.g. 0.2 (20%).")
+    within: Literal["day", "week", "month", "quarter", "year", "contract"] | RollingSpan = Field(
+        description="Period the breaches are counted in: a calendar period, contract, or {rolling: 90d}.")
+    right: str = Field(description="What the client may then do, e.g. terminate, rectification, penalty x2.")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Escalation:
+        given = [n for n in ("after_breaches", "consecutive", "ratio") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of after_breaches, consecutive or ratio (got {given or 'none'})")
+        if given[0] != "after_breaches" and self.within not in ESCALATION_PERIODS:
+            shown = self.within if isinstance(self.within, str) else f"{{rolling: {self.within.rolling}}}"
+            raise ValueError(f"{given[0]} counts calendar periods: within must be one of "
+                             f"{', '.join(ESCALATION_PERIODS)}, not {shown}")
+        return self
+
+
+class EscalationGroup(Escalation):
+    """An escalation over a named group of clauses: their breaches count together."""
+
+    group: Identifier = Field(description="Name of the group, in the escalation's id and records.")
+    terms: list[Identifier] = Field(min_length=1, description="Ids of the terms whose breaches count.")
 
 
 class Report(_Strict):
@@ -386,6 +444,8 @@ class Contract(_Strict):
     fees: list[Fee] = Field(default_factory=list, description="Fees the client pays (服务费), for penalties and caps "
                             "given as a percentage of a fee.")
     penalty_cap: Cap | None = Field(default=None, description="The most all terms together book per period.")
+    escalations: list[EscalationGroup] = Field(
+        default_factory=list, description="Rights gained after breaches of a named group of terms.")
     reports: list[Report] = Field(default_factory=list, description="Reports the vendor owes.")
     exclusions: list[Exclusion] = Field(
         default_factory=list, description="Maintenance windows and force-majeure periods: not measured time of "

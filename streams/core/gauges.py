@@ -3,6 +3,7 @@ term's latest open window, and open ticket clocks by time left to their deadline
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from streams.core.processor import Processor
@@ -27,11 +28,13 @@ def waiting_after(waiting: int, kind: str, outputs: Iterable[Output]) -> int | N
 
 
 def latest_open(processor: Processor, state: ScopeState) -> dict[str, float]:
-    """Term key -> value so far of its latest open window that has a denominator (period-to-date gauges)."""
+    """Term key -> value so far of its latest open window that has a denominator (period-to-date gauges); of a
+    rolling term's, the one closing next (the span up to now)."""
     latest: dict[str, tuple[float, float, float]] = {}
     for term, agg in processor.open_windows(state):
-        if agg.den and agg.start >= latest.get(term.key, (-1.0, 0.0, 0.0))[0]:
-            latest[term.key] = (agg.start, agg.num, agg.den)
+        rank = -agg.end if term.window.length else agg.start
+        if agg.den and rank >= latest.get(term.key, (-math.inf, 0.0, 0.0))[0]:
+            latest[term.key] = (rank, agg.num, agg.den)
     return {key: num / den for key, (_, num, den) in latest.items()}
 
 

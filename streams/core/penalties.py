@@ -179,7 +179,8 @@ def final_breaches(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Escalation:
-    """A right the client reached: `after_breaches` breaches of a term (or of the contract) in one period."""
+    """A right the client reached: `breaches` of a term, a group of terms or the contract (`term` and `group` None)
+    reached `after_breaches` in `period` (see `streams.core.escalation` for each `rule`)."""
 
     escalation_id: str
     contract: str
@@ -189,3 +190,8 @@ class Escalation:
     after_breaches: int
     right: str
     reached_by: str  # the breach id that reached the count
+    rule: str = "count"
+    """count (in a calendar period or the contract), rolling (in any span), consecutive (periods), ratio."""
+    group: str | None = None
+    windows: int | None = None
+    """ratio: the windows of the period the share is of."""

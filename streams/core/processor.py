@@ -163,12 +163,18 @@ class Processor:
             out.extend(self.advance(state, scope, event_time, "watermark"))
         return out
 
-    def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str, at: float) -> list[Output]:
-        """Add one contribution to its window and judge it so far; a closed window is revised (or the
-        contribution reported). `at` is the event time, for the lifecycle's `since`."""
+    def apply(self, state: ScopeState, scope: str, c: Contribution, event_id: str, at: float,
+              bounds: tuple[float, float] | None = None) -> list[Output]:
+        """Add one contribution to its window (a rolling term's: to each window covering it) and judge it so far;
+        a closed window is revised (or the contribution reported). `at` is the event time, for the lifecycle's
+        `since`."""
         term = c.term
         scope = term.scope or scope  # a per_service availability term: the service
-        start, end = term.window.bounds(c.at)
+        if bounds is None:
+            if term.window.length:
+                return [o for b in term.window.covering(c.at) for o in self.apply(state, scope, c, event_id, at, b)]
+            bounds = term.window.bounds(c.at)
+        start, end = bounds
         due = end + term.grace
         wid = window_id(term.key, start)
         agg = state.windows.get(wid)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from streams.calendar import BusinessCalendar
-from streams.contracts.model import Contract, RollingWindow, Term, local_instant, parse_duration
+from streams.contracts.model import Contract, Term, local_instant, parse_duration
 from streams.core.kpis import KPIS, KpiKind
 from streams.core.windows import WindowSpec
 
@@ -94,7 +94,6 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
     by_queue: dict[str, list[CompiledTerm]] = {}
     by_key: dict[str, CompiledTerm] = {}
     by_source: dict[str, list[CompiledTerm]] = {}
-    skipped: list[tuple[str, str]] = []
     contracts = list(contracts)  # read twice: here and by named_scopes
     for contract in contracts:
         tz = ZoneInfo(contract.timezone)
@@ -106,15 +105,11 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
         starts = _instant(contract.effective_from, tz, -math.inf)
         ends = _instant(contract.effective_until, tz, math.inf, days_after=1)
         for term in contract.terms:
-            key = f"{contract.id}/{term.id}"
-            if isinstance(term.window, RollingWindow):
-                skipped.append((key, "rolling windows are not computed by this version yet"))
-                continue
             compiled = CompiledTerm(
                 contract=contract.id,
                 term=term,
                 kind=KPIS[term.kpi],
-                window=WindowSpec.parse(term.window, tz),
+                window=WindowSpec.of(term.window, tz),
                 grace=parse_duration(term.grace),
                 retention=parse_duration(term.retention),
                 service_hours=service_hours if term.measured_during == "service_hours" else None,
@@ -134,7 +129,7 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
             for queue in contract.queues_of(term):
                 by_queue.setdefault(queue, []).append(compiled)
     return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key,
-                     {src: tuple(ts) for src, ts in by_source.items()}, tuple(skipped), named_scopes(contracts))
+                     {src: tuple(ts) for src, ts in by_source.items()}, (), named_scopes(contracts))
 
 
 def _availability_terms(contract: Contract, compiled: CompiledTerm) -> list[CompiledTerm]:

@@ -71,7 +71,7 @@ Use = tuple[Contract, Term]
 
 
 def kinds_used(contracts: Sequence[Contract]) -> dict[str, list[Use]]:
-    """Terms per KPI kind, kinds in catalog order, terms in contract order (rolling windows are not computed)."""
+    """Terms per KPI kind, kinds in catalog order, terms in contract order (rolling terms get no panels yet)."""
     used: dict[str, list[Use]] = {}
     for name in CATALOG:
         uses = [(c, t) for c in contracts for t in c.terms if t.kpi == name and isinstance(t.window, str)]

@@ -1,5 +1,5 @@
 """Booking final breaches: one entry per breach id (its latest revision decides), money per contract and period,
-and escalation rights reached by counting breaches per term (or contract) and escalation period.
+and escalation rights reached (the rules are `streams.core.escalation`).
 
 Input is the `cckpi.breaches` stream as records (dicts), so the ledger can be rebuilt by any consumer; replaying
 the same breaches changes nothing. The price of a breach and the final-revision rule are `streams.core.penalties`
@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from streams.contracts.model import Contract, Term
-from streams.contracts.model import Escalation as EscalationTerm
+from streams.contracts.model import Contract, RollingSpan, Term
+from streams.core.escalation import reached as escalations_reached
 from streams.core.penalties import Escalation, Money, final_breaches, price_ticket, price_window
 from streams.ledger.settle import (
     CapUse,
@@ -130,13 +130,6 @@ def in_period(window_start: str, period: str) -> bool:
     return window_start.startswith(period)
 
 
-def escalation_period(window_start: str, within: str) -> str:
-    """The escalation period a window counts in: its month, quarter, year, or the whole contract."""
-    year, month = window_start[:4], int(window_start[5:7])
-    return {"month": window_start[:7], "quarter": f"{year}-Q{(month - 1) // 3 + 1}", "year": year,
-            "contract": "contract"}[within]
-
-
 HISTORY_START = date(1970, 1, 1)
 """What a ledger needs when an escalation counts over a whole contract of unknown start: every record (Kafka's
 publish times start at the epoch)."""
@@ -145,17 +138,22 @@ publish times start at the epoch)."""
 def lookback_start(contract: Contract, period: str) -> date:
     """The first day whose breaches the ledger of `period` depends on for this contract: the period's first day,
     or earlier when an escalation counts breaches over a span that contains it (its quarter or year; for
-    `within: contract`, the contract's `effective_from`, else its whole history)."""
+    `within: contract` and for rolling and consecutive rules, which chain back, the contract's
+    `effective_from`, else its whole history)."""
     year, first, _ = parse_period_label(period)
     rules = [t.escalation for t in contract.terms if t.escalation] + [e for e in [contract.escalation] if e]
-    spans = {"month": date(year, first, 1), "quarter": date(year, (first - 1) // 3 * 3 + 1, 1),
-             "year": date(year, 1, 1), "contract": contract.effective_from or HISTORY_START}
+    rules += list(contract.escalations)
+    month = date(year, first, 1)
+    spans = {"day": month, "week": month - timedelta(days=6), "month": month,
+             "quarter": date(year, (first - 1) // 3 * 3 + 1, 1), "year": date(year, 1, 1)}
+    whole = contract.effective_from or HISTORY_START
+    starts = [month, *(whole if isinstance(rule.within, RollingSpan) or rule.consecutive
+                       else spans.get(rule.within, whole) for rule in rules)]
     caps = cap_months(contract)
     if caps:  # a cap counts what earlier months of its period booked
-        spans["cap"] = date(year, (first - 1) // caps * caps + 1, 1)
-    cure = date(year, first, 1) - timedelta(days=lookback_days(contract))
-    return min([date(year, first, 1), cure, *(spans[rule.within] for rule in rules), *(
-        [spans["cap"]] if caps else [])])
+        starts.append(date(year, (first - 1) // caps * caps + 1, 1))
+    starts.append(month - timedelta(days=lookback_days(contract)))  # a cure looks at the windows after a breach
+    return min(starts)
 
 
 def _window_entry(contract: Contract, term: Term, r: dict[str, Any], verdicts: Verdicts,
@@ -220,7 +218,6 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
     terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
     ledger = Ledger()
     verdicts = Verdicts(records, windows)
-    counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
     for r in final_breaches(records):
         found = terms.get((r["contract"], r["term"]))
         if found is None:
@@ -231,19 +228,6 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         entry = _window_entry(contract, term, r, verdicts, ledger)
         if entry is not None:
             ledger.entries.append(entry)
-        rules: list[tuple[str | None, EscalationTerm]] = []
-        if term.escalation:
-            rules.append((term.id, term.escalation))
-        if contract.escalation:
-            rules.append((None, contract.escalation))
-        for scope_term, rule in rules:
-            period = escalation_period(r["window_start"], rule.within)
-            key = (contract.id, scope_term, period)
-            counts[key] += 1
-            if counts[key] == rule.after_breaches:
-                ledger.escalations.append(Escalation(
-                    escalation_id=f"{contract.id}/{scope_term or '*'}/{period}/{rule.after_breaches}",
-                    contract=contract.id, term=scope_term, period=period, breaches=counts[key],
-                    after_breaches=rule.after_breaches, right=rule.right, reached_by=r["breach_id"]))
-    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms))
+    ledger.escalations = escalations_reached(contracts, ledger.entries)  # booked window breaches: a cured one is
+    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms))  # no breach to count
     return ledger

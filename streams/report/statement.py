@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Contract, Exclusion, Term, local_instant
-from streams.contracts.model import Escalation as EscalationRule
 from streams.core.batch import WHOLE
+from streams.core.escalation import progress as escalation_progress
 from streams.core.records import WindowResult
 from streams.core.verdict import Status
 from streams.ledger import Escalation, LedgerEntry, build_ledger
-from streams.ledger.book import escalation_period, final_breaches
+from streams.ledger.book import final_breaches
 from streams.ledger.escalations import ledger_of_period
 from streams.ledger.settle import CureState
 from streams.report.digest import InputDigest, combined
@@ -259,24 +259,11 @@ def _volumes(terms: Sequence[TermResult]) -> Volumes:
     return Volumes(columns, rows)
 
 
-def _escalation_states(contract: Contract, period: Period, entries: Sequence[LedgerEntry],
-                       reached: Sequence[Escalation]) -> tuple[EscalationState, ...]:
-    """Count breaches towards each escalation rule in the escalation periods the statement period touches."""
-    rules: list[tuple[str | None, EscalationRule]] = [(t.id, t.escalation) for t in contract.terms if t.escalation]
-    if contract.escalation:
-        rules.append((None, contract.escalation))
-    first = period.start.isoformat()
-    states = []
-    for term, rule in rules:
-        mine = [e for e in entries if term is None or e.term == term]
-        labels = dict.fromkeys([escalation_period(first, rule.within)] + [
-            escalation_period(e.window_start, rule.within) for e in mine if period.contains(e.window_start)])
-        for label in labels:
-            counted = [e for e in mine if escalation_period(e.window_start, rule.within) == label
-                       and datetime.fromisoformat(e.window_start) < period.end]
-            by = next((x.reached_by for x in reached if x.term == term and x.period == label), None)
-            states.append(EscalationState(term, label, len(counted), rule.after_breaches, rule.right, by))
-    return tuple(states)
+def _escalation_states(contract: Contract, period: Period, entries: Sequence[LedgerEntry]
+                       ) -> tuple[EscalationState, ...]:
+    """Each escalation rule's progress in the periods (or spans) the statement period touches."""
+    return tuple(EscalationState(p.scope, p.period, p.breaches, p.needed, p.right, p.reached_by)
+                 for p in escalation_progress(contract, entries, period.start, period.end))
 
 
 def _ticket_misses(contract: Contract, period: Period, breaches: Iterable[dict[str, Any]]) -> tuple[TicketMiss, ...]:
@@ -330,6 +317,6 @@ def build_statement(contract: Contract, period: Period, windows: Iterable[Publis
         contract=contract, period=period, language=language_of(contract), terms=terms, volumes=_volumes(terms),
         breaches=rows, settlement=tuple(entries), cures=tuple(view.cures),
         ticket_misses=_ticket_misses(contract, period, breaches), totals=dict(totals),
-        escalations=_escalation_states(contract, period, ledger.entries, ledger.escalations),
+        escalations=_escalation_states(contract, period, [e for e in ledger.entries if e.kind == "window"]),
         escalations_reached=tuple(view.escalations), revisions=tuple(revisions), inputs=tuple(inputs),
         exclusions=_exclusions(contract, period))

@@ -12,6 +12,7 @@ import pytest
 from streams.calendar import BusinessCalendar, DayKind, DaySource
 from streams.contracts import Contract, Term, load_contract
 from streams.contracts.kpis import CATALOG
+from streams.contracts.model import RollingSpan
 
 EXAMPLES_DIR = Path(__file__).parents[2] / "contracts" / "examples"
 SEED_EXAMPLES = {  # example: the title of the seed contract it was written from
@@ -69,6 +70,8 @@ def test_bank_team() -> None:
     assert complaints.within.working_days == 5 and complaints.threshold == 0.95
     assert answer.penalty is not None and answer.penalty.currency == "CNY"
     assert contract("bank-team").escalation is not None
+    runs = {g.group: (tuple(g.terms), g.consecutive, g.within) for g in contract("bank-team").escalations}
+    assert runs["answer-rate-3-months"] == (("answer-rate-month",), 3, "month") and len(runs) == 4  # 5.2 proposed
 
 
 def test_outsourcing_template() -> None:
@@ -98,6 +101,7 @@ def test_helpdesk_sla() -> None:
     c = contract("helpdesk-sla")
     assert all(t.penalty is not None and t.penalty.amount == Decimal(2000) for t in c.terms)  # 3.2 per breach
     assert c.escalation is not None and c.escalation.after_breaches == 3  # 3.2 cumulative breaches
+    assert c.escalation.within == RollingSpan(rolling="182d")  # in any 6 months (proposed)
     assert [(r.id, r.period) for r in c.reports] == [("monthly-quality-report", "month")]  # 2.6
 
 
