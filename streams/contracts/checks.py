@@ -59,6 +59,8 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
     yield from _subset(term.queues, contract.scope.queues, "queues")
     yield from _subset(term.categories, contract.scope.categories, "categories")
     yield from _subset(term.services, contract.scope.services, "services")
+    if term.aggregate is not None and spec.source != "calls":
+        yield ("aggregate",), f"aggregate applies to call terms only ({term.kpi} is judged over all its {spec.source})"
     if spec.source == "calls" and not contract.queues_of(term):
         yield (), f"{term.kpi} needs queues, in the term or in the scope"
 

@@ -177,6 +177,9 @@ class Term(_Strict):
     retention: Duration = Field(default="1d", description="How long a closed window accepts late events as revisions.")
     min_volume: int = Field(default=1, ge=1, description="Fewer contributions than this: insufficient_volume.")
     queues: list[str] | None = Field(default=None, description="Calls: queues of this term (default: the scope's).")
+    aggregate: Literal["pooled", "per_queue"] | None = Field(
+        default=None, description="Calls: pooled judges the term's queues as one service (one window over all of "
+        "them, scope `all`, minimum volume over the pool); per_queue (the default) judges each queue on its own.")
     categories: list[str] | None = Field(
         default=None, description="Tickets: categories this term counts; surveys: the `category` of the surveys it "
         "counts (e.g. complaint: complaint-handling surveys only).")
@@ -220,6 +223,11 @@ class Term(_Strict):
         if self.scale_max is not None:
             return 0.0, self.scale_max
         return CATALOG[self.kpi].default_scale
+
+    @property
+    def pooled(self) -> bool:
+        """True when the term's queues are judged as one (`aggregate: pooled`)."""
+        return self.aggregate == "pooled"
 
     @property
     def window_seconds(self) -> int:

@@ -34,10 +34,17 @@ class CompiledTerm:
     """First instant of the contract's effective period (local midnight of `effective_from`), epoch seconds."""
     ends: float = math.inf
     """First instant after it (local midnight after `effective_until`): contributions from then on are not judged."""
+    queues: tuple[str, ...] = ()
+    """A calls term's queues: a pooled term's window (`aggregate: pooled`) waits for each (`streams.core.pool`)."""
 
     def in_effect(self, at: float) -> bool:
         """True when a contribution at this instant falls in the contract's effective period."""
         return self.starts <= at < self.ends
+
+    @property
+    def pooled(self) -> bool:
+        """True for a calls term judged over all its queues as one (`aggregate: pooled`, see `streams.core.pool`)."""
+        return self.term.pooled and self.source == "calls"
 
     @property
     def source(self) -> str:
@@ -74,6 +81,11 @@ class TermIndex:
     """(term key, reason) of terms this version does not compute yet."""
     scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
     """Names an event of a family must carry to be in some contract's scope (see `named_scopes`)."""
+
+    @cached_property
+    def pooled_keys(self) -> frozenset[str]:
+        """Keys of the calls terms judged over all their queues as one (`aggregate: pooled`)."""
+        return frozenset(key for key, term in self.by_key.items() if term.pooled)
 
     def for_queue(self, queue: str) -> Sequence[CompiledTerm]:
         """Terms fed by events of `queue` (empty when no contract covers it)."""
@@ -116,6 +128,7 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 calendar=calendar,
                 starts=starts,
                 ends=ends,
+                queues=tuple(contract.queues_of(term)) if KPIS[term.kpi].spec.source == "calls" else (),
             )
             by_key[compiled.key] = compiled
             if compiled.source != "calls":
