@@ -20,14 +20,17 @@ import logging
 import time
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.app.emitter import RawMessage, Send
+from streams.app.pool import ensure_pool_topics, part_sends
+from streams.app.rebalance import Listener
 from streams.app.settings import WorkerSettings
-from streams.app.shell import StreamShell
+from streams.app.shell import BatchResult, StreamShell
 from streams.core.batch import Engine
 from streams.core.layout import read_once
+from streams.core.pool import pool_partition
 from streams.kafka_io import topics
 from streams.kafka_io.admin import ensure_changelog, ensure_topics
 from streams.kafka_io.connect import kafka_client
@@ -62,6 +65,9 @@ class SourceLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self.store: ChangelogStore | None = None
         self.lagging: set[Source] = set()
+        self.pool_topic = topics.pool_parts(settings.app_id) if shell.hidden else None
+        """Where the parts of pooled terms go (`streams.app.pool`), None without pooled terms."""
+        self.pool_partitions = 1
 
     def changelog(self, topic: str) -> str:
         """The compacted changelog of a source topic's state."""
@@ -85,9 +91,11 @@ class SourceLoop:
             for family in FAMILIES:  # each changelog has its source's partition count
                 partitions = len(await producer.partitions_for(family.topic))
                 await ensure_changelog(self.bootstrap, self.changelog(family.topic), partitions, s.topic_layout())
+            if self.pool_topic is not None:
+                self.pool_partitions = await ensure_pool_topics(self.bootstrap, s, producer)
             await consumer.start()
             self.consumer = consumer
-            consumer.subscribe([f.topic for f in FAMILIES], listener=_Listener(self))
+            consumer.subscribe([f.topic for f in FAMILIES], listener=Listener(self))
             self.readiness = (False, f"joining consumer group {self.group}")
             gc.collect()
             gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
@@ -129,7 +137,13 @@ class SourceLoop:
         """Run the fetched messages of every partition through the shell, each partition in order."""
         raw = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset) for batch in fetched.values() for m in batch]
         result = self.shell.on_batch(raw, _Partitioned(self._store()))
-        return result.sends, result.writes()
+        return self._sends(result), result.writes()
+
+    def _sends(self, result: BatchResult) -> list[Send]:
+        """A batch's output messages, then its pooled parts (none without pooled terms)."""
+        if self.pool_topic is None or not result.parts:
+            return result.sends
+        return result.sends + part_sends(result.parts, self.pool_topic)
 
     async def on_tick(self) -> None:
         """Let quiet clocks of the owned partitions move with the wall clock."""
@@ -138,20 +152,25 @@ class SourceLoop:
             store = self._store()
             for source in sorted(self.owned):
                 result = self.shell.on_tick(source, store.items(source))
-                if result.sends or result.writes():
-                    await self._apply(result.sends, result.writes(), consumed)
+                if result.sends or result.writes() or result.parts:
+                    await self._apply(self._sends(result), result.writes(), consumed)
 
     async def _apply(self, sends: list[Send], writes: Writes, consumed: float) -> None:
         """Outputs first, then the state that made them, all acknowledged before the caller commits: a crash
         in between re-derives (and re-sends, idempotently by key) what was lost, never skips it."""
         store = self._store()
-        pending = [await store.producer.send(name, key=key, value=value) for name, key, value in sends]
+        pending = [await store.producer.send(name, key=key, value=value, partition=self._partition(name, key))
+                   for name, key, value in sends]
         if pending:
             await asyncio.gather(*pending)
         for source, key, value in writes:
             await store.put(source, key, value)
         await store.flush()
         observe_close_delay(self.metrics, sends, consumed)
+
+    def _partition(self, topic: str, key: bytes) -> int | None:
+        """The partition of a pooled part (its term's, see `pool_partition`); None lets the key choose."""
+        return pool_partition(key, self.pool_partitions) if topic == self.pool_topic else None
 
     def _store(self) -> ChangelogStore:
         assert self.store is not None, "run() sets the store up"
@@ -229,19 +248,6 @@ class _Partitioned:
             if key in values:
                 return values[key]
         return default
-
-
-class _Listener(ConsumerRebalanceListener):
-    """Hands aiokafka's rebalance callbacks to the loop."""
-
-    def __init__(self, loop: SourceLoop) -> None:
-        self.loop = loop
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self.loop.on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.loop.on_assigned(assigned)
 
 
 def observe_close_delay(metrics: Metrics, sends: Iterable[Send], consumed: float) -> None:

@@ -22,6 +22,7 @@ from streams.calendar import CalendarUnknownDay
 from streams.core.batch import Engine
 from streams.core.gauges import waiting_after
 from streams.core.layout import STATE, engine_writes, load_engine, load_state, state_key
+from streams.core.pool import PartTracker, PoolPart, closed_parts, hide_parts
 from streams.core.processor import Processor
 from streams.core.records import Output
 from streams.core.state import ScopeState
@@ -52,6 +53,8 @@ class BatchResult:
     states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
     sends: list[Send] = field(default_factory=list)
     stored: list[tuple[Source, bytes, bytes | None]] = field(default_factory=list)
+    parts: list[PoolPart] = field(default_factory=list)
+    """Parts of pooled terms' windows changed by the batch (the loop publishes them, see `streams.core.pool`)."""
 
     def writes(self) -> list[tuple[Source, bytes, bytes | None]]:
         """Store writes of the changed entries (see `streams.core.layout`): (source partition, key, value or None)."""
@@ -75,6 +78,10 @@ class StreamShell:
         self.waiting: dict[str, int] = {}
         """Calls waiting per queue, for `cckpi_calls_waiting`."""
         self.waiting_changed: set[str] = set()
+        self.parts = PartTracker(processor.terms)
+        """What each queue handed on of its pooled terms' windows (`aggregate: pooled`)."""
+        self.hidden = processor.terms.pooled_keys
+        """Pooled terms: a queue's own windows of them are not published, its parts are."""
 
     @property
     def cache(self) -> dict[bytes, tuple[int, ScopeState]]:
@@ -96,6 +103,7 @@ class StreamShell:
                 if source[0] == CALLS.topic and self.waiting.pop(name, None) is not None:
                     self.metrics.calls_waiting.remove(name)  # another worker may own the queue now: stop reporting
                 self.waiting_changed.discard(name)
+                self.parts.forget([name])
 
     def warm(self, source: Source, stored: Iterable[tuple[bytes, bytes | None]]) -> None:
         """Decode a partition's stored entries into its engine now (with their seen ids, which need not stay in
@@ -189,6 +197,9 @@ class StreamShell:
         except CalendarUnknownDay as exc:  # raised before the state changed: the event is only parked
             self.out.dead_letter(result.sends, msg, str(exc), "calendar_unknown_day")
             return
+        if self.hidden and calls:
+            result.parts += closed_parts(outputs, self.hidden, engine.states)
+            outputs = hide_parts(outputs, self.hidden)
         self.out.emit(result.sends, outputs, msg)
         if calls and clock in engine.states:  # unscoped events get no state and no series
             self._count_waiting(scope, event.type, outputs)
@@ -201,7 +212,11 @@ class StreamShell:
         if source not in self.engines:
             self.warm(source, stored)
         result = BatchResult()
-        self.out.emit(result.sends, self.engines[source].idle(now, self.idle_after), None)
+        outputs = self.engines[source].idle(now, self.idle_after)
+        if self.hidden and source[0] == CALLS.topic:
+            result.parts += closed_parts(outputs, self.hidden, self.engines[source].states)
+            outputs = hide_parts(outputs, self.hidden)
+        self.out.emit(result.sends, outputs, None)
         self._settle({source}, result)
         return result
 
@@ -214,4 +229,6 @@ class StreamShell:
                 self.out.publish_current(engine.processor, scope, state, clock=scope if ":" in clock else clock)
                 if source[0] == CALLS.topic:
                     result.states[scope.encode()] = (source[1], state)
+                    if self.hidden:
+                        result.parts += self.parts.updates(scope, state)
             result.stored += [(source, key, value) for key, value in engine_writes(engine)]

@@ -21,6 +21,7 @@ from typing import get_args
 import faust
 
 from streams.app.loop import SourceLoop
+from streams.app.pool import PoolLoop
 from streams.app.process import STOP_DEADLINE, Backoff, configure_handlers, exit_after
 from streams.app.settings import WorkerSettings
 from streams.app.shell import StreamShell
@@ -73,6 +74,13 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                         dashboard_url=settings.dashboard_url, alert_credentials=alert_credentials)
     shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, sinks=sinks)
     loop = SourceLoop(settings, shell, metrics)
+    if terms.pooled_keys:
+        pool = PoolLoop(settings, terms, shell.out)
+
+        @app.task
+        async def merge_pooled() -> None:
+            """Pooled terms' parts merged into pooled windows (`streams.app.pool`), restarted like the source loop."""
+            await run_restarting(pool)
 
     @app.task
     async def process_sources() -> None:
@@ -93,7 +101,7 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     return app, loop
 
 
-async def run_restarting(loop: SourceLoop) -> None:
+async def run_restarting(loop: SourceLoop | PoolLoop) -> None:
     """Run the loop until the worker stops, restarting it after errors with `Backoff`."""
     backoff = Backoff()
     while True:

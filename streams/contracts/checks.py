@@ -19,6 +19,8 @@ OPTION_FIELDS = ("queues", "categories", "priorities", "services", "answer_withi
                  "satisfied_at", "channels", "aggregate", "targets_by_priority", "pause_on", "pause_on_events",
                  "on_reopen")
 """Term fields that only some KPI kinds take."""
+AGGREGATES = {"calls": ("pooled", "per_queue"), "availability": ("pooled", "per_service")}
+"""How the terms of a source may judge their scopes (`aggregate`): the queues, or the services, as one or each."""
 _IDENTITY_IGNORED = {"id", "description", "clause", "threshold", "warning", "penalty", "escalation", "grace",
                      "retention", "min_volume", "queues", "categories", "services"}
 
@@ -135,10 +137,13 @@ def _term(contract: Contract, term: Term) -> Iterator[Finding]:
     yield from _subset(term.queues, contract.scope.queues, "queues")
     yield from _subset(term.categories, contract.scope.categories, "categories")
     yield from _subset(term.services, contract.scope.services, "services")
+    allowed = AGGREGATES.get(spec.source, ())
+    if term.aggregate is not None and allowed and term.aggregate not in allowed:  # else the registry says it
+        yield ("aggregate",), f"{term.kpi} takes aggregate {' or '.join(allowed)}"
+    elif term.aggregate == "per_service" and not (term.services or contract.scope.services):
+        yield ("aggregate",), "per_service needs the services, in the term or in the scope"
     if spec.source == "calls" and not contract.queues_of(term):
         yield (), f"{term.kpi} needs queues, in the term or in the scope"
-    if term.aggregate == "per_service" and not (term.services or contract.scope.services):
-        yield ("aggregate",), "per_service needs the services, in the term or in the scope"
 
 
 def _targets(contract: Contract, term: Term) -> Iterator[Finding]:

@@ -21,8 +21,8 @@ LEVEL_RANGES: dict[str, tuple[float, float]] = {"ratio": (0.0, 1.0), "seconds": 
                                                 "score": (-100.0, 100.0)}
 """Valid threshold and warning levels of each unit."""
 
-CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds"})
-QUEUES = frozenset({"queues"})
+CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds", "aggregate"})
+QUEUES = frozenset({"queues", "aggregate"})
 TICKET_OPTIONS = frozenset({"categories", "priorities", "within", "channels", "targets_by_priority", "pause_on",
                             "pause_on_events"})
 SOLVED_OPTIONS = TICKET_OPTIONS | {"on_reopen"}

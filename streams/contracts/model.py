@@ -351,6 +351,11 @@ class Term(_Strict):
     retention: Duration = Field(default="1d", description="How long a closed window accepts late events as revisions.")
     min_volume: int = Field(default=1, ge=1, description="Fewer contributions than this: insufficient_volume.")
     queues: list[str] | None = Field(default=None, description="Calls: queues of this term (default: the scope's).")
+    aggregate: Literal["pooled", "per_queue", "per_service"] | None = Field(
+        default=None, description="How the term's queues or services are judged. Calls: pooled judges the queues as "
+        "one service (one window over all of them, scope `all`, minimum volume over the pool), per_queue (the "
+        "default) each queue on its own. Availability: per_service judges each service in its own window (scope: "
+        "the service), pooled (the default) sums the services' time into one window.")
     categories: list[str] | None = Field(
         default=None, description="Tickets: categories this term counts; surveys: the `category` of the surveys it "
         "counts (e.g. complaint: complaint-handling surveys only).")
@@ -359,9 +364,6 @@ class Term(_Strict):
         "term counts (phone, email, chat, ...).")
     priorities: list[str] | None = Field(default=None, description="Tickets: priorities this term counts.")
     services: list[str] | None = Field(default=None, description="Availability: services (default: the scope's).")
-    aggregate: Literal["pooled", "per_service"] | None = Field(
-        default=None, description="Availability: per_service judges each service in its own window (scope: the "
-        "service); pooled (default) sums the services' time into one window.")
     answer_within_seconds: float | None = Field(default=None, gt=0, description="service_level: the target T.")
     short_abandon_seconds: float | None = Field(
         default=None, ge=0, description="Calls: abandons after waiting less than this are left out.")
@@ -410,6 +412,11 @@ class Term(_Strict):
         if self.scale_max is not None:
             return 0.0, self.scale_max
         return CATALOG[self.kpi].default_scale
+
+    @property
+    def pooled(self) -> bool:
+        """True when the term's queues are judged as one (`aggregate: pooled`)."""
+        return self.aggregate == "pooled"
 
     @property
     def window_seconds(self) -> int:

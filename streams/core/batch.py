@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from streams.calendar import CalendarUnknownDay
 from streams.core.dedupe import content_digest
+from streams.core.pool import LocalPool
 from streams.core.processor import Processor
 from streams.core.records import Output, RejectedEvent, UnscopedEvent
 from streams.core.services import ServiceBook, ServiceTracker
@@ -139,10 +140,17 @@ def compute(events: Iterable[Event], terms: TermIndex) -> list[Output]:
     dead-letters it.
     """
     engine = Engine(terms)
+    pooled = LocalPool(terms) if terms.pooled_keys else None  # pooled terms: queues' parts merged (core/pool.py)
     out: list[Output] = []
     for event in events:
         try:
-            out.extend(engine.ingest(event))
+            found = engine.ingest(event)
         except CalendarUnknownDay as exc:  # raised before any change: the event is left out, as the stream does
             out.append(RejectedEvent(event.event_id, "calendar_unknown_day", str(exc), exc.calendar))
-    return out + engine.flush()
+            continue
+        if pooled is not None:
+            family = family_of(event)
+            found = pooled.after(found, engine.states, family.clock(family.scope(event)))
+        out.extend(found)
+    flushed = engine.flush()
+    return out + (flushed if pooled is None else pooled.flush(flushed, engine.states))

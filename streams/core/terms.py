@@ -38,10 +38,17 @@ class CompiledTerm:
     """The scope of its windows when it is not the events' (availability `per_service`: the service)."""
     excluded: tuple[tuple[float, float, frozenset[str] | None], ...] = ()
     """Availability: the contract's exclusions as (from, until, services or None for every one), epoch seconds."""
+    queues: tuple[str, ...] = ()
+    """A calls term's queues: a pooled term's window (`aggregate: pooled`) waits for each (`streams.core.pool`)."""
 
     def in_effect(self, at: float) -> bool:
         """True when a contribution at this instant falls in the contract's effective period."""
         return self.starts <= at < self.ends
+
+    @property
+    def pooled(self) -> bool:
+        """True for a calls term judged over all its queues as one (`aggregate: pooled`, see `streams.core.pool`)."""
+        return self.term.pooled and self.source == "calls"
 
     @property
     def source(self) -> str:
@@ -80,6 +87,11 @@ class TermIndex:
     scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
     """Names an event of a family must carry to be in some contract's scope (see `named_scopes`)."""
 
+    @cached_property
+    def pooled_keys(self) -> frozenset[str]:
+        """Keys of the calls terms judged over all their queues as one (`aggregate: pooled`)."""
+        return frozenset(key for key, term in self.by_key.items() if term.pooled)
+
     def for_queue(self, queue: str) -> Sequence[CompiledTerm]:
         """Terms fed by events of `queue` (empty when no contract covers it)."""
         return self.by_queue.get(queue, ())
@@ -116,6 +128,7 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
                 calendar=calendar,
                 starts=starts,
                 ends=ends,
+                queues=tuple(contract.queues_of(term)) if KPIS[term.kpi].spec.source == "calls" else (),
             )
             if compiled.source == "availability":
                 for one in _availability_terms(contract, compiled):

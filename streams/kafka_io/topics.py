@@ -54,8 +54,23 @@ def changelog(app_id: str, topic: str) -> str:
 
 
 def is_changelog(name: str) -> bool:
-    """True for a worker's state changelog (named by `changelog`)."""
-    return any(name.endswith(f"-{t}{CHANGELOG_SUFFIX}") for t in EVENT_TOPICS)
+    """True for a worker's state changelog (named by `changelog` or `pool_changelog`)."""
+    return any(name.endswith(f"-{t}{CHANGELOG_SUFFIX}") for t in (*EVENT_TOPICS, POOL_PARTS.lstrip("-")))
+
+
+POOL_PARTS = "-pool-parts"
+"""Suffix of a worker group's internal topic of pooled terms' per-queue parts (`streams.core.pool`)."""
+
+
+def pool_parts(app_id: str) -> str:
+    """The compacted internal topic where each queue's engine publishes its parts of pooled windows, keyed by
+    `contract/term/window/queue` and partitioned by `contract/term` (one merger per term): `<app-id>-pool-parts`."""
+    return f"{app_id}{POOL_PARTS}"
+
+
+def pool_changelog(app_id: str) -> str:
+    """The compacted changelog of the pool stage's merge state: `<app-id>-pool-parts-changelog`."""
+    return f"{pool_parts(app_id)}{CHANGELOG_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +122,7 @@ def topic_spec(name: str, layout: TopicLayout, partitions: int | None = None) ->
 
 def expected_policy(name: str) -> str:
     """The cleanup policy a cckpi topic should have: `compact` for record topics and changelogs, else `delete`."""
-    return "compact" if name in COMPACTED or is_changelog(name) else "delete"
+    return "compact" if name in COMPACTED or is_changelog(name) or name.endswith(POOL_PARTS) else "delete"
 
 
 def is_compact_only(policy: str | None) -> bool:

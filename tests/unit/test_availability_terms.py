@@ -131,12 +131,12 @@ def test_contract_checks_of_the_availability_fields() -> None:
     text = (CONTRACT.replace("scope: {services: [hotline, portal], queues: [q1]}", "scope: {queues: [q1]}")
             .replace("services: [hotline]}", "services: [hotline]}\n  - {from: 2026-10-02T00:00:00, "
                      "until: 2026-10-01T00:00:00, kind: maintenance, reason: backwards}")
-            .replace("window: 1h}", "window: 1h, aggregate: pooled}"))
+            .replace("window: 1h}", "window: 1h, aggregate: per_service}"))
     with pytest.raises(ContractError) as error:
         parse_contract(text)
     assert str(error.value).splitlines() == [
         "<contract>:12: terms[0].aggregate: per_service needs the services, in the term or in the scope",
-        "<contract>:14: terms[2].aggregate: aggregate does not apply to first_contact_resolution (a calls KPI)",
+        "<contract>:14: terms[2].aggregate: first_contact_resolution takes aggregate pooled or per_queue",
         "<contract>:9: exclusions[1].until: 2026-10-01 00:00:00 is not after from 2026-10-02 00:00:00"]
 
 
