@@ -15,7 +15,7 @@ BENCH_ARGS   ?=
 SOAK_ARGS    ?=
 BENCH_STAMP  := $(VENV)/.installed-bench
 
-.PHONY: help venv demo kafka kafka-jars browser test lint bench soak bench-deps fuzz
+.PHONY: help venv demo kafka kafka-jars browser test lint bench soak bench-deps fuzz compiled uncompiled bench-core
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ browser: ## Debian's headless Chromium and a CJK font, for the statement PDF/PNG
 kafka: kafka-jars ## run Kafka in the foreground on 127.0.0.1:$(PORT) (data in .cache/kafka-run/$(PORT))
 	tools/kafka/run.sh $(PORT)
 
-test: venv kafka-jars browser lint ## lint, then the whole test suite (starts its own brokers and services)
+test: venv compiled kafka-jars browser lint ## lint, then the whole test suite (starts its own brokers and services)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv ## ruff + mypy + import-linter (the layering contracts in pyproject.toml)
@@ -48,13 +48,30 @@ lint: venv ## ruff + mypy + import-linter (the layering contracts in pyproject.t
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --cache-dir .cache/import-linter
 
+# The compiled core (mypyc, setup.py), built beside its sources; rebuilt when a source it is typed against changes. An
+# import checks the digest in streams/core/compiled.json and runs the Python source if the build is stale.
+CORE_SOURCES := $(shell find streams/core streams/models streams/contracts streams/calendar streams/queueing -name '*.py') \
+                streams/compiled.py setup.py
+CORE_STAMP   := streams/core/compiled.json
+
+compiled: venv $(CORE_STAMP) ## compile the pure core with mypyc beside its sources (about a minute; CCKPI_PURE_PYTHON=1 ignores it)
+
+$(CORE_STAMP): $(CORE_SOURCES)
+	$(BIN)/python setup.py inplace >.cache/compiled-build.log 2>&1 || { tail -30 .cache/compiled-build.log; exit 1; }
+
+uncompiled: ## remove the compiled core: the Python source runs
+	rm -f streams/core/*.so $(CORE_STAMP)
+
+bench-core: venv compiled ## in-process cost of the core compiled vs Python: on_batch us/event, cckpi compute events/s
+	$(BIN)/python -m bench.core
+
 bench-deps: $(BENCH_STAMP) ## install the `bench` extra (Quix Streams, psutil) into .venv
 
 $(BENCH_STAMP): pyproject.toml $(VENV_STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	@touch $@
 
-bench: venv kafka-jars bench-deps ## benchmark: cckpi vs Quix Streams vs raw consumer, latency, RSS (bench/README.md)
+bench: venv compiled kafka-jars bench-deps ## benchmark: cckpi vs Quix Streams vs raw consumer, latency, RSS (bench/README.md)
 	$(BIN)/python -m bench run $(BENCH_ARGS)
 
 soak: venv kafka-jars bench-deps ## 30-minute soak of one worker: RSS and lag, fails on growth (SOAK_ARGS='--minutes 5')
