@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
             wrap = rng.expovariate(1 / traffic.wrap_mean_seconds)
             yield CallEnded(event_id=f"{cid}:e", call_id=cid, queue=queue, occurred_at=at(now),
                             talk_seconds=round(now - answered_at.pop(call), 3), wrap_seconds=round(wrap, 3),
-                            offered_at=at(offered_at.pop(call)))
+                            offered_at=at(offered_at.pop(call)), resolved_first_contact=resolved_first(cid))
             schedule(now + wrap, "free", call)
         elif kind == "free":
             busy -= 1
@@ -147,6 +148,16 @@ def simulate_queue(queue: str, start: datetime, seconds: float, traffic: Traffic
             schedule(now + 60.0, "staff", -1)
             yield from restaff(now)
         yield from serve(now)
+
+
+FIRST_CONTACT_SHARE = 0.8
+"""Share of answered calls the simulated agents resolve at first contact (for `first_contact_resolution`)."""
+
+
+def resolved_first(call_id: str) -> bool:
+    """Whether a simulated call was resolved at first contact: a digest of its id, so the call streams (and their
+    random sequences) stay what they were."""
+    return zlib.crc32(call_id.encode()) % 1000 < FIRST_CONTACT_SHARE * 1000
 
 
 def simulate(queues: Sequence[str], start: datetime, seconds: float, traffic: Traffic, seed: int,

@@ -32,7 +32,7 @@ def test_ledger_from_the_breaches_topic_and_escalations_published(tmp_path: Path
         assert result.exit_code == 0, result.output
         escalations = asyncio.run(consume_until(broker.bootstrap, topics.ESCALATIONS, lambda rs: len(rs) >= 1, 20))
     data = orjson.loads(result.stdout)
-    assert len(data["entries"]) == 2 and data["totals"][0]["amount"] == "1000"
+    assert len(data["entries"]) == 2 and data["totals"][0]["amount"] == "1000.00"
     assert len(data["escalations"]) == 1, data
     [escalation] = escalations
     assert (escalation["breaches"], escalation["right"], escalation["period"]) == (2, "terminate", "2026-Q4")

@@ -128,7 +128,7 @@ def test_statement_of_a_month_equals_compute(tmp_path: Path) -> None:
     matrix.feed(page)
     assert Counter(matrix.cells) == Counter((_shown(e["value"], e["unit"]) + ("" if not e["revision"] else
                                              f" r{e['revision']}"), e["status"]) for e in expected.values())
-    assert f"{total:,} ILS" in page
+    assert f"{total:,.2f} ILS" in page  # to the currency's minor unit
     for k in breached:
         assert _shown(expected[k]["value"], expected[k]["unit"]) in page
 

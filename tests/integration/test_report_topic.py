@@ -55,7 +55,7 @@ def test_statement_from_the_topics_equals_the_batch_statement(tmp_path: Path) ->
     topic, batch_dir = tmp_path / "topic", tmp_path / "batch"
     for name in ("windows.csv", "terms.csv", "breaches.csv", "volumes.csv", "totals.csv", "escalations.csv"):
         assert _csv(topic / name) == _csv(batch_dir / name), name
-    assert [r["amount"] for r in _csv(topic / "totals.csv")] == ["1000"]
+    assert [r["amount"] for r in _csv(topic / "totals.csv")] == ["1000.00"]
     [revision] = _csv(topic / "revisions.csv")
     assert (revision["status_before"], revision["status_after"]) == ("breached", "met")
     assert revision["published_at"] and revision["after_period_end"] == "True"  # published now, after October
@@ -68,4 +68,4 @@ def test_statement_from_the_topics_equals_the_batch_statement(tmp_path: Path) ->
     kept = (topic / "records" / "kpi-windows.jsonl").read_bytes().splitlines()
     assert len(kept) == 2 * len(windows)  # both copies of this contract's records, none of the other contract
     page = (topic / "statement.html").read_text()
-    assert "1,000 CNY" in page and inputs["(all inputs)"]["sha256"] in page and "after the period end" in page
+    assert "1,000.00 CNY" in page and inputs["(all inputs)"]["sha256"] in page and "after the period end" in page
