@@ -64,6 +64,9 @@ class PoolLoop:
         self.lock = asyncio.Lock()
         self.consumer: AIOKafkaConsumer | None = None
         self.store: ChangelogStore | None = None
+        self.readiness: tuple[bool, str] = (False, "pooled terms: starting")
+        """What /readyz says of this loop (with the source loop's): ready once its group is joined and every assigned
+        partition's merge restored (read from the metrics thread: replaced whole, never mutated)."""
 
     async def run(self) -> None:
         """Join the group and merge parts until cancelled."""
@@ -81,6 +84,7 @@ class PoolLoop:
             await consumer.start()
             self.consumer = consumer
             consumer.subscribe([self.topic], listener=Listener(self))
+            self.readiness = (False, f"pooled terms: joining consumer group {self.group}")
             next_tick = time.monotonic() + s.tick_interval
             while True:
                 fetched = await consumer.getmany(timeout_ms=int(s.batch_within * 1000) or 50, max_records=s.batch_max)
@@ -90,6 +94,7 @@ class PoolLoop:
                     next_tick = time.monotonic() + s.tick_interval
                     await self.on_tick()
         finally:
+            self.readiness = (False, "pooled terms: not connected to Kafka (the pool loop restarts)")
             self.consumer = None
             self.pools.clear()
             with contextlib.suppress(Exception):
@@ -149,6 +154,7 @@ class PoolLoop:
     async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         """Wait for the batch in hand, then forget the revoked partitions' merges."""
         async with self.lock:
+            self.readiness = (False, "pooled terms: rebalancing")
             gone = {tp.partition for tp in revoked}
             for partition in gone:
                 self.pools.pop(partition, None)
@@ -163,3 +169,4 @@ class PoolLoop:
             for partition in new:
                 self.pools[partition] = load_pool(self.terms, store.items((self.topic, partition)))
             log.info("restored pool partitions %s: %d changelog records", new, read)
+            self.readiness = (True, f"joined {self.group}, {len(self.pools)} pool partitions restored")

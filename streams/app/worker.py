@@ -35,6 +35,7 @@ from streams.kafka_io.admin import prepare_worker_topics, wait_for_broker
 from streams.kafka_io.connect import quiet_kafka_client
 from streams.kafka_io.security import faust_credentials
 from streams.sinks.credentials import HttpCredentials
+from streams.sinks.health import Readiness
 from streams.sinks.metrics import Metrics
 from streams.sinks.wiring import build_sinks
 
@@ -42,9 +43,9 @@ log = logging.getLogger(__name__)
 
 
 def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: Metrics,
-              alert_credentials: HttpCredentials | None = None) -> tuple[faust.App, SourceLoop]:
-    """A Faust app that checks the given contracts, and its source loop (whose `readiness` /readyz reports); run it
-    with `run_worker`. `alert_credentials` authenticate the posts to `settings.alertmanager_url`."""
+              alert_credentials: HttpCredentials | None = None) -> tuple[faust.App, Readiness]:
+    """A Faust app that checks the given contracts, and what /readyz reports of it (`readiness_of` its loops); run
+    it with `run_worker`. `alert_credentials` authenticate the posts to `settings.alertmanager_url`."""
     terms = compile_terms(contracts)
     for key, reason in terms.skipped:
         log.warning("term %s is not checked: %s", key, reason)
@@ -74,8 +75,10 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
                         dashboard_url=settings.dashboard_url, alert_credentials=alert_credentials)
     shell = StreamShell(Processor(terms), metrics, settings.idle_after, settings.max_future, sinks=sinks)
     loop = SourceLoop(settings, shell, metrics)
+    loops: list[SourceLoop | PoolLoop] = [loop]
     if terms.pooled_keys:
         pool = PoolLoop(settings, terms, shell.out)
+        loops.append(pool)
 
         @app.task
         async def merge_pooled() -> None:
@@ -98,12 +101,22 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
             await asyncio.wait_for(loop.report_lag(), timeout=1.0)
         report_open_tickets(loop.tickets(), terms, metrics)
 
-    return app, loop
+    return app, readiness_of(loops)
+
+
+def readiness_of(loops: Sequence[SourceLoop | PoolLoop]) -> Readiness:
+    """/readyz of a worker: ready once every loop is (the source loop, and the pool loop with pooled terms), with
+    each loop's reason."""
+    def ready() -> tuple[bool, str]:
+        answers = [loop.readiness for loop in loops]
+        return all(ok for ok, _ in answers), "; ".join(reason for _, reason in answers)
+    return ready
 
 
 async def run_restarting(loop: SourceLoop | PoolLoop) -> None:
     """Run the loop until the worker stops, restarting it after errors with `Backoff`."""
     backoff = Backoff()
+    name = "pool loop" if isinstance(loop, PoolLoop) else "source loop"  # which one the log lines are about
     while True:
         started = time.monotonic()
         try:
@@ -114,11 +127,11 @@ async def run_restarting(loop: SourceLoop | PoolLoop) -> None:
                 raise
             # aiokafka lets an internal cancellation escape when the broker vanishes for longer than a session
             delay = backoff.after(time.monotonic() - started)
-            log.warning("source loop interrupted by the Kafka client; restarting it in %.0f s", delay)
+            log.warning("%s interrupted by the Kafka client; restarting it in %.0f s", name, delay)
             await asyncio.sleep(delay)
         except Exception:
             delay = backoff.after(time.monotonic() - started)
-            log.exception("source loop stopped; restarting it in %.0f s (state comes back from the changelog)", delay)
+            log.exception("%s stopped; restarting it in %.0f s (state comes back from the changelog)", name, delay)
             await asyncio.sleep(delay)
 
 
@@ -132,9 +145,9 @@ def run_worker(settings: WorkerSettings, contracts: Sequence[Contract],
                                                          settings.topic_layout(), settings.broker_wait)):
             log.warning("%s", warning)
     metrics = Metrics()
-    app, loop = build_app(settings, contracts, metrics, alert_credentials)
+    app, ready = build_app(settings, contracts, metrics, alert_credentials)
     if settings.metrics_port is not None:
-        metrics.serve(settings.metrics_port, settings.metrics_addr, ready=lambda: loop.readiness)
+        metrics.serve(settings.metrics_port, settings.metrics_addr, ready=ready)
     worker = QuietWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.log_format = settings.log_format
     worker.execute_from_commandline()

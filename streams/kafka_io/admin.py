@@ -108,9 +108,11 @@ async def prepare_worker_topics(bootstrap: str, app_id: str, layout: TopicLayout
     """At worker start: judge the worker's existing topics and changelogs (TopicConfigError for a changelog that
     is not compacted), then create the missing source and record topics (TopicCreationError when the broker
     refuses, e.g. more replicas than brokers); the warnings to log. Changelogs are created by the source loop,
-    with their source topic's partition count."""
+    with their source topic's partition count, the pooled terms' topics by the loops that use them."""
     changelogs = [topics.changelog(app_id, t) for t in topics.EVENT_TOPICS]
-    warnings = await topic_problems(bootstrap, [*topics.EVENT_TOPICS, *topics.OUTPUTS, *changelogs], timeout)
+    pooled = [topics.pool_parts(app_id), topics.pool_changelog(app_id)]  # judged only where they exist
+    warnings = await topic_problems(bootstrap, [*topics.EVENT_TOPICS, *topics.OUTPUTS, *changelogs, *pooled],
+                                    timeout)
     await ensure_topics(bootstrap, layout=layout, timeout=timeout)
     return warnings
 

@@ -153,6 +153,9 @@ def policy_problems(name: str, configs: Mapping[str, str]) -> list[str]:
             f"{name} has cleanup.policy={policy}, but a state changelog must be compacted (cleanup.policy=compact): "
             f"older state would be deleted and a restart would restore part of it; set it with `kafka-configs.sh "
             f"--alter --entity-type topics --entity-name {name} --add-config cleanup.policy=compact`")
+    if name.endswith(POOL_PARTS):
+        return [f"{name} has cleanup.policy={policy}, not compact: pooled terms' parts older than the retention "
+                f"are deleted, so a pool stage stopped for longer misses them"]
     if wanted == "compact":
         return [f"{name} has cleanup.policy={policy}, not compact: its records older than the retention are "
                 f"deleted, and `cckpi report --from-topic` / `cckpi ledger --broker` refuse periods before them"]

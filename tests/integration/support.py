@@ -24,7 +24,8 @@ DEMO = ROOT / "contracts" / "examples" / "demo.yaml"
 
 @contextlib.contextmanager
 def worker_process(broker_url: str, workdir: Path, *extra: str, contract: Path = DEMO) -> Iterator[str]:
-    """Run `cckpi worker` in its own process group; yield its /metrics URL; stop it after."""
+    """Run `cckpi worker` in its own process group; yield its /metrics URL; stop it after (its exit code then in
+    `worker.exit`)."""
     port = free_port()
     log = (workdir / "worker.log").open("wb")
     proc = subprocess.Popen(
@@ -54,6 +55,7 @@ def worker_process(broker_url: str, workdir: Path, *extra: str, contract: Path =
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
         log.close()
+        (workdir / "worker.exit").write_text(str(proc.returncode))  # after the SIGTERM: 0 for a clean stop
 
 
 def metric(url: str, name: str, **labels: str) -> float | None:

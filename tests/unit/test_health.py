@@ -70,3 +70,18 @@ def test_a_failing_readiness_check_is_not_ready_and_no_check_is_ready(serve: Sta
     assert get(f"{serve(broken)}/readyz") == (503, "readiness check failed: RuntimeError: store closed\n")
     unchecked = serve(None)
     assert get(f"{unchecked}/readyz")[0] == 200 and get(f"{unchecked}/healthz")[0] == 200
+
+
+def test_a_worker_with_pooled_terms_is_ready_only_once_both_its_loops_are() -> None:
+    from types import SimpleNamespace
+
+    from streams.app.worker import readiness_of
+
+    source = SimpleNamespace(readiness=(True, "joined x-sources, 5 source partitions restored"))
+    pool = SimpleNamespace(readiness=(False, "pooled terms: joining consumer group x-pool"))
+    ready = readiness_of([source, pool])  # type: ignore[list-item]
+    assert ready() == (False, "joined x-sources, 5 source partitions restored; pooled terms: joining consumer "
+                              "group x-pool")
+    pool.readiness = (True, "joined x-pool, 2 pool partitions restored")
+    assert ready()[0] is True
+    assert readiness_of([source])() == source.readiness  # type: ignore[list-item]

@@ -122,3 +122,15 @@ def test_worker_options_and_variables_reach_the_settings(tmp_path: object) -> No
 def test_every_creating_command_offers_the_layout_options(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert "--replication-factor" in result.stdout and "--partitions" in result.stdout
+
+
+def test_pooled_terms_topics_are_compacted_and_judged_like_the_others() -> None:
+    parts, changelog = topics.pool_parts("app"), topics.pool_changelog("app")
+    assert (parts, changelog) == ("app-pool-parts", "app-pool-parts-changelog")
+    for name in (parts, changelog):
+        assert topics.topic_spec(name, TopicLayout(), partitions=4).configs == {"cleanup.policy": "compact"}, name
+    with pytest.raises(TopicConfigError, match=f"{changelog} has cleanup.policy=delete.*must be compacted"):
+        policy_problems(changelog, {"cleanup.policy": "delete"})
+    [warning] = policy_problems(parts, {"cleanup.policy": "delete"})
+    assert warning.startswith(f"{parts} has cleanup.policy=delete, not compact: pooled terms' parts")
+    assert policy_problems(parts, {"cleanup.policy": "compact"}) == []
