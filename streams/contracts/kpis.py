@@ -32,6 +32,8 @@ SURVEY_FILTERS = frozenset({"categories", "channels"})
 """Which surveys a survey term counts: by the `category` and `channel` the survey carries."""
 SCALED = SURVEY_FILTERS | {"scale", "scale_max"}
 """Survey KPIs read on the term's points scale (a score outside it is dead-lettered, not counted)."""
+STAFFING = frozenset({"queues", "min_agents", "count"})
+"""A staffing floor: how many agents (`min_agents`) in which state (`count`: logged_in, the default, or ready)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,5 +158,9 @@ CATALOG: dict[str, KpiSpec] = _catalog(
     KpiSpec(name="first_contact_resolution", title_zh="首次解决率", title_en="First-contact resolution",
             source="calls", unit="ratio", higher_is_better=True, options=QUEUES, measure="ended",
             definition="ended calls resolved at first contact / ended calls that say (`resolved_first_contact`)"),
+    KpiSpec(name="staffing_floor", title_zh="在线坐席达标率", title_en="Staffing floor", source="calls",
+            unit="ratio", higher_is_better=True, options=STAFFING, required=frozenset({"min_agents"}),
+            measure="measured_seconds", definition="measured seconds with at least `min_agents` agents logged in "
+            "(or ready, `count`) / measured seconds, per queue"),
 )
 """Every KPI kind, by name, in the order contracts, dashboards and documentation list them."""

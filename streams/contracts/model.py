@@ -389,6 +389,11 @@ class Term(_Strict):
         default=None, gt=0, description="Surveys: top of a scale from 0 (the older form of {min: 0, max: N}).")
     satisfied_at: float | None = Field(
         default=None, description="share_satisfied: the lowest score counted as satisfied (e.g. 4 on 1..5).")
+    min_agents: int | None = Field(
+        default=None, ge=1, description="staffing_floor: the fewest agents the queue must have (logged in or ready).")
+    count: Literal["logged_in", "ready"] | None = Field(
+        default=None, description="staffing_floor: which agents count: logged_in (the default: logged in, ready or "
+        "not) or ready (taking calls).")
     penalty: Penalty | None = Field(default=None, description="What a breach costs (see Penalty).")
     escalation: Escalation | None = Field(default=None, description="Right gained after repeated breaches.")
 

@@ -79,8 +79,8 @@ class Forecaster:
         per_term: list[TermForecast] = []
         live: set[str] = set()
         for term in self.terms.for_queue(scope):
-            if term.window.length:  # rolling windows get no forecast
-                continue
+            if term.window.length or term.kind.contribute is None:  # rolling windows, time-based KPIs (staffing):
+                continue  # no forecast
             start, end = term.window.bounds(now)
             agg = state.windows.get(window_id(term.key, start))
             if agg is not None and agg.closed:

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Term
-from streams.models.events import CallAbandoned, CallAnswered, CallEnded, Event, SurveySubmitted
+from streams.models.events import (
+    EVENT_TYPES,
+    AgentEventBase,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    Event,
+    SurveySubmitted,
+)
 from streams.queueing.erlang import Prediction, agents_needed, predict
 
 Contribution = tuple[float, float, float]
@@ -56,7 +64,8 @@ class KpiKind:
     spec: KpiSpec
     contribute: Callable[[Event, Term], Contribution | None] | None
     """Stateless contribution of one event; None for ticket KPIs (`streams.core.tickets` keeps each ticket's
-    clock) and for availability (`streams.core.services` keeps each service's status and measured time)."""
+    clock), for availability (`streams.core.services` keeps each service's status and measured time) and for the
+    staffing floor (`streams.core.staffing` keeps each queue's agents and measured time)."""
     events: frozenset[str] = frozenset()
     """Event types that count: those `contribute` reads (others are skipped without calling it), or for a ticket
     KPI those that settle a ticket's clock as met."""
@@ -236,6 +245,9 @@ _ANSWERED = frozenset({"call.answered"})
 _ENDED = frozenset({"call.ended"})
 _SURVEY = frozenset({"survey.submitted"})
 _RESPONDED = frozenset({"ticket.first_response", "ticket.updated", "ticket.resolved", "ticket.closed"})
+AGENT_EVENTS = frozenset(name for name, model in EVENT_TYPES.items() if issubclass(model, AgentEventBase))
+"""The agent state events: a KPI counting only these, with no stateless contribution, is a staffing floor counted
+over time (`streams.core.staffing`)."""
 
 KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["answer_rate"], _answer_rate, _ANSWERED_OR_ABANDONED, _forecast_answer_rate),
@@ -253,5 +265,6 @@ KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["share_satisfied"], _share_satisfied, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["nps"], _nps, _SURVEY),
     KpiKind(CATALOG["first_contact_resolution"], _first_contact_resolution, _ENDED),
+    KpiKind(CATALOG["staffing_floor"], None, AGENT_EVENTS),  # agents' time per queue: streams.core.staffing
 ))
 """Every KPI kind of the catalog, with how events contribute to it and how it is forecast."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.models.events import (
     AgentEventBase,
+    AgentLoggedOut,
     AgentReady,
     CallAbandoned,
     CallAnswered,
@@ -30,6 +31,15 @@ SLOW_DECAY = math.exp(-1 / 60)
 """Per-minute weight of past handle times, waits and abandons: the last ~hour."""
 MAX_CATCH_UP = 24 * 60
 """Minutes after which smoothed sums have decayed to nothing (a long quiet gap is not looped minute by minute)."""
+
+
+def track_agent(agents: dict[str, bool], event: AgentEventBase) -> None:
+    """Apply one agent state event to a queue's logged-in agents (agent -> ready): the forecasts' staffing and the
+    staffing floor (`streams.core.staffing`) read the same rule."""
+    if isinstance(event, AgentLoggedOut):
+        agents.pop(event.agent_id, None)
+    else:
+        agents[event.agent_id] = isinstance(event, AgentReady)
 
 
 @dataclass
@@ -81,10 +91,7 @@ class QueueLoad:
             self.handle += event.talk_seconds + event.hold_seconds + event.wrap_seconds
             self.handled += 1
         elif isinstance(event, AgentEventBase):
-            if event.type == "agent.logged_out":
-                self.agents.pop(event.agent_id, None)
-            else:
-                self.agents[event.agent_id] = isinstance(event, AgentReady)
+            track_agent(self.agents, event)
 
     def roll(self, minute: int) -> bool:
         """Close the minutes before `minute`; True when at least one closed (time for a forecast)."""

@@ -26,6 +26,7 @@ from streams.core.records import (
     RejectedEvent,
     WindowResult,
 )
+from streams.core.staffing import StaffingTracker, Step, commit
 from streams.core.state import ScopeState, WindowAgg, window_id
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.core.verdict import judge
@@ -53,6 +54,9 @@ class Processor:
         self.bounded = any(math.isfinite(t.starts) or math.isfinite(t.ends) for t in terms.by_key.values())
         """Some contract has an effective period (see `streams.core.effective`); else no event is checked for it."""
         self._relevant: dict[tuple[str, str], tuple[CompiledTerm, ...]] = {}
+        self.staffing = StaffingTracker(terms)
+        self.staffed = self.staffing.any
+        """Some queue has a staffing-floor term (see `streams.core.staffing`); else no event is looked at for it."""
 
     def in_scope(self, event: Event, family: str | None = None) -> bool:
         """True when some contract's scope covers the event: a term measures its family and, where scopes name
@@ -104,17 +108,32 @@ class Processor:
         if position is not None and position <= state.applied:
             return []
         contributions = self.contributions(scope, event)
+        step = self.staffing.step(state.staffing, scope, event, max(state.stream_time, event.ts)) \
+            if self.staffed else None
         digest = content_digest(event)
         repeated = self.repeated(state, scope, event, digest)
         if repeated is not None:
             return [repeated]
         self.remember(state, event, digest, position)
-        out = self.ingest_contributions(state, scope, event, contributions, wall_now)
+        if step is None:  # the calls path without staffing terms: as before
+            out = self.ingest_contributions(state, scope, event, contributions, wall_now)
+        else:
+            out = self._staff(state, scope, event, step)
+            out += self.ingest_contributions(state, scope, event, step.own + contributions, wall_now)
         if isinstance(event, CallEventBase | AgentEventBase):
             out.extend(self.forecaster.on_event(state, scope, event))
         else:  # surveys: scores outside a term's scale are reported first (calls have no scale: hot path untouched)
             out[:0] = self.out_of_scale(scope, event)
         return out
+
+    def _staff(self, state: ScopeState, scope: str, event: Event, step: Step) -> list[Output]:
+        """Apply a staffing step: the open time of the windows the event's clock makes due, then the new agents."""
+        state.staffing = commit(state.staffing, event, step.since)
+        return self._apply_open(state, scope, step.settled, event.ts)
+
+    def _apply_open(self, state: ScopeState, scope: str, contributions: list[Contribution], at: float) -> list[Output]:
+        """Contributions the clock made (time still open, no event of their own)."""
+        return [o for c in contributions for o in self.apply(state, scope, c, f"open:{c.term.key}", at)]
 
     def out_of_scale(self, scope: str, event: Event) -> list[RejectedEvent]:
         """One report per term whose scale the event's score lies outside (the term does not count it; the stream
@@ -214,7 +233,9 @@ class Processor:
         watermark = self.idle_watermark(state, wall_now, idle_after)
         if watermark is None:
             return []
-        out = self.advance(state, scope, watermark, "idle")
+        out = [] if state.staffing is None else self._apply_open(
+            state, scope, self.staffing.settle(state.staffing, scope, watermark), state.watermark)
+        out += self.advance(state, scope, watermark, "idle")
         return out + self.forecaster.on_clock(state, scope, state.watermark)
 
     @staticmethod
@@ -226,8 +247,10 @@ class Processor:
         return state.stream_time + idle_for
 
     def flush(self, state: ScopeState, scope: str) -> list[Output]:
-        """Close every open window (end of a batch input)."""
-        return self.advance(state, scope, math.inf, "end_of_input")
+        """Close every open window (end of a batch input), a queue's open staffing time counted first."""
+        out = [] if state.staffing is None else self._apply_open(
+            state, scope, self.staffing.close(state.staffing, scope, state.stream_time), state.watermark)
+        return out + self.advance(state, scope, math.inf, "end_of_input")
 
     def advance(self, state: ScopeState, scope: str, watermark: float, closed_by: ClosedBy) -> list[Output]:
         """Move the watermark forward; close due windows and forget those past retention."""

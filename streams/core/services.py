@@ -86,11 +86,11 @@ class ServiceTracker:
         for service in sorted(book.status):
             up, since = book.status[service]
             terms = self._of(service)
-            cut = _next_cut(terms, since, watermark)
+            cut = next_cut(terms, since, watermark)
             while cut is not None:
                 out += _in_effect(c for t in terms for c in measured(t, service, since, cut, up))
                 since = cut
-                cut = _next_cut(terms, since, watermark)
+                cut = next_cut(terms, since, watermark)
             if since != book.status[service][1]:
                 book.status[service] = (up, since)
                 book.dirty.add(service)
@@ -108,7 +108,7 @@ class ServiceTracker:
         return out
 
 
-def _next_cut(terms: Sequence[CompiledTerm], since: float, watermark: float) -> float | None:
+def next_cut(terms: Sequence[CompiledTerm], since: float, watermark: float) -> float | None:
     """The earliest end of a window holding `since` that is due at `watermark` (None: no such window)."""
     ends = [end for t in terms for end in (t.window.bounds(since)[1],) if end + t.grace <= watermark]
     return min(ends, default=None)

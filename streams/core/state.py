@@ -12,6 +12,7 @@ import orjson
 
 from streams.core.dedupe import SeenIds
 from streams.core.load import QueueLoad
+from streams.core.staffing import StaffingBook
 
 SCALE = 1_000_000
 """Sums are kept as integers of millionths, so they are exact and do not depend on the order of addition
@@ -71,11 +72,15 @@ class ScopeState:
     next_due: float = field(default=-math.inf, compare=False)  # transient: earliest close or purge time
     load: QueueLoad | None = None
     """Smoothed load, staffing and forecast warnings of a queue (streams.core.load); None elsewhere."""
+    staffing: StaffingBook | None = None
+    """A queue's agents for its staffing-floor terms (streams.core.staffing); None before its first agent event."""
 
     def to_bytes(self) -> bytes:
-        """Compact serialization for the state table; `fc` (forecast load) only when present, so states written
-        before forecasts existed read back unchanged."""
+        """Compact serialization for the state table; `fc` (forecast load) and `sf` (staffing floor) only when
+        present, so states written before they existed read back unchanged."""
         extra = {} if self.load is None else {"fc": self.load.to_json()}
+        if self.staffing is not None:
+            extra["sf"] = self.staffing.to_json()
         return orjson.dumps({
             **extra,
             "wm": _finite(self.watermark),
@@ -101,6 +106,8 @@ class ScopeState:
         state.seen.load(data["seen"], read_seen)
         if "fc" in data:
             state.load = QueueLoad.from_json(data["fc"])
+        if "sf" in data:
+            state.staffing = StaffingBook.from_json(data["sf"])
         return state
 
 

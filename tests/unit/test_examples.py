@@ -71,7 +71,10 @@ def test_bank_team() -> None:
     assert answer.penalty is not None and answer.penalty.currency == "CNY"
     assert contract("bank-team").escalation is not None
     runs = {g.group: (tuple(g.terms), g.consecutive, g.within) for g in contract("bank-team").escalations}
-    assert runs["answer-rate-3-months"] == (("answer-rate-month",), 3, "month") and len(runs) == 4  # 5.2 proposed
+    assert runs["answer-rate-3-months"] == (("answer-rate-month",), 3, "month") and len(runs) == 5  # 5.2 proposed
+    staffing = term("bank-team", "staffing-floor-month")  # 第一条 / 3.4: N agents online in working hours
+    assert (staffing.kpi, staffing.min_agents, staffing.count, staffing.measured_during, staffing.threshold) == (
+        "staffing_floor", 12, "logged_in", "service_hours", 0.95)
 
 
 def test_outsourcing_template() -> None:

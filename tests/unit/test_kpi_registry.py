@@ -32,7 +32,7 @@ from tests.helpers import at, ended
 ROOT = Path(__file__).parents[2]
 REGISTRY = {ROOT / "streams" / "contracts" / "kpis.py", ROOT / "streams" / "core" / "kpis.py"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-REQUIRED_VALUES = {"answer_within_seconds": "20", "within": "{hours: 4}", "satisfied_at": "4"}
+REQUIRED_VALUES = {"answer_within_seconds": "20", "within": "{hours: 4}", "satisfied_at": "4", "min_agents": "3"}
 """A value for each option some KPI requires (keyed by term field, not by KPI)."""
 
 
@@ -61,6 +61,8 @@ def test_every_kpi_is_defined_once_and_completely() -> None:
             assert kind.contribute is None and kind.events <= ticket_events, name
         elif spec.source == "availability":  # each service's status and measured time: streams.core.services
             assert kind.contribute is None and kind.events == {"service.down", "service.up", "service.probe"}
+        elif kind.contribute is None:  # each queue's agents and measured time: streams.core.staffing
+            assert spec.source == "calls" and kind.events == {t for t in EVENT_TYPES if t.startswith("agent.")}, name
         else:
             assert kind.contribute is not None, name
         assert kind.forecast is None or spec.source == "calls", name
