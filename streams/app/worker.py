@@ -196,6 +196,8 @@ def start_counters(metrics: Metrics, terms: TermIndex) -> None:
             metrics.windows_closed.labels(t.contract, t.term.id, status)
     for t in terms.for_source("tickets"):
         metrics.ticket_breaches.labels(t.contract, t.term.id)
+        for share in t.term.warn_at or ():
+            metrics.ticket_warnings.labels(t.contract, t.term.id, f"{share:g}")
 
 
 def report_open_tickets(engine: Engine | None, terms: TermIndex, metrics: Metrics) -> None:

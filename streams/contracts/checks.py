@@ -17,7 +17,7 @@ Finding = tuple[Path, str]
 OPTION_FIELDS = ("queues", "categories", "priorities", "services", "answer_within_seconds",
                  "short_abandon_seconds", "abandons_within_target_good", "within", "scale", "scale_max",
                  "satisfied_at", "channels", "aggregate", "targets_by_priority", "pause_on", "pause_on_events",
-                 "on_reopen", "min_agents", "count")
+                 "on_reopen", "min_agents", "count", "warn_at")
 """Term fields that only some KPI kinds take."""
 AGGREGATES = {"calls": ("pooled", "per_queue"), "availability": ("pooled", "per_service")}
 """How the terms of a source may judge their scopes (`aggregate`): the queues, or the services, as one or each."""

@@ -24,7 +24,7 @@ LEVEL_RANGES: dict[str, tuple[float, float]] = {"ratio": (0.0, 1.0), "seconds": 
 CALL_OPTIONS = frozenset({"queues", "short_abandon_seconds", "aggregate"})
 QUEUES = frozenset({"queues", "aggregate"})
 TICKET_OPTIONS = frozenset({"categories", "priorities", "within", "channels", "targets_by_priority", "pause_on",
-                            "pause_on_events"})
+                            "pause_on_events", "warn_at"})
 SOLVED_OPTIONS = TICKET_OPTIONS | {"on_reopen"}
 """Ticket KPIs whose clock stops at a solution (resolved, closed): a reopen concerns them (`on_reopen`)."""
 WITHIN = frozenset({"within"})
@@ -140,6 +140,10 @@ CATALOG: dict[str, KpiSpec] = _catalog(
             source="tickets", unit="ratio", higher_is_better=True, options=SOLVED_OPTIONS, required=WITHIN,
             min_window_seconds=86400, measure="complaints", default_categories=("complaint",),
             definition="complaints closed within `within` / complaints created (categories default to complaint)"),
+    KpiSpec(name="updated_every", title_zh="定期更新及时率", title_en="Updated regularly", source="tickets",
+            unit="ratio", higher_is_better=True, options=SOLVED_OPTIONS, required=WITHIN, min_window_seconds=3600,
+            measure="tickets", definition="tickets never longer than `within` without an update while open (creation "
+            "to first update, update to update, last update to solution) / tickets created"),
     KpiSpec(name="availability", title_zh="服务可用性", title_en="Availability", source="availability",
             unit="ratio", higher_is_better=True, options=frozenset({"services", "aggregate"}), min_window_seconds=3600,
             measure="measured_seconds", definition="up seconds / measured seconds (exclusions left out) of the "

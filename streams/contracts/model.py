@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from difflib import get_close_matches
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -382,6 +383,10 @@ class Term(_Strict):
         default=None, description="Tickets whose clock stops at a solution (resolved or closed): a reopened ticket "
         "resumes the same clock until the final solution (resume, the default; a window already judged is revised) "
         "or starts a new clock with the whole limit, counted in the window of the reopen (new_cycle).")
+    warn_at: list[float] | None = Field(
+        default=None, description="Tickets: shares of the allowed time (each above 0 and below 1, ascending), e.g. "
+        "[0.5, 0.75]: an open ticket whose clock (pauses respected) passes one unsettled gets a warning, once per "
+        "share (cckpi.breaches, metrics, Alertmanager).")
     scale: Scale | None = Field(
         default=None, description="Surveys: the points scale, e.g. {min: 1, max: 5}; scores outside it are "
         "dead-lettered (kind out_of_scale), not counted. Default: the KPI's (share_satisfied: 1..5).")
@@ -406,6 +411,15 @@ class Term(_Strict):
         if seconds <= 0 or 86400 % seconds:
             raise ValueError(f"window {value!r} must divide a day evenly (e.g. 15m, 1h) or be one of "
                              f"{', '.join(CALENDAR_WINDOWS)}, or {{rolling: 7d}}")
+        return value
+
+    @field_validator("warn_at")
+    @classmethod
+    def _warn_at(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and not (value and all(0 < share < 1 for share in value)
+                                      and all(a < b for a, b in pairwise(value))):
+            raise ValueError("warn_at takes shares of the allowed time above 0 and below 1, ascending, e.g. "
+                             "[0.5, 0.75]")
         return value
 
     @property

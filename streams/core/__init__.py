@@ -11,6 +11,7 @@ from streams.core.records import (
     QueueForecast,
     TermForecast,
     TicketMissed,
+    TicketWarning,
     WindowResult,
 )
 from streams.core.state import ScopeState, WindowAgg
@@ -34,6 +35,7 @@ __all__ = [
     "TermForecast",
     "TermIndex",
     "TicketMissed",
+    "TicketWarning",
     "WindowAgg",
     "WindowResult",
     "WindowSpec",

@@ -74,6 +74,8 @@ class KpiKind:
     out_of_scale: Callable[[Event, Term], str | None] | None = None
     """Why an event the term would count lies outside the term's scale (then it is dead-lettered with kind
     `out_of_scale`, and `contribute` leaves it out); None: the KPI has no scale to check."""
+    restarts: frozenset[str] = frozenset()
+    """Ticket KPIs judging the gap between updates: events that end a gap (in time) and start the next."""
 
     @property
     def name(self) -> str:
@@ -260,6 +262,8 @@ KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["solved_or_updated_within"], None, _RESPONDED - {"ticket.first_response"}),
     KpiKind(CATALOG["resolution_within"], None, frozenset({"ticket.resolved", "ticket.closed"})),
     KpiKind(CATALOG["complaints_closed_within"], None, frozenset({"ticket.closed"})),
+    KpiKind(CATALOG["updated_every"], None, frozenset({"ticket.resolved", "ticket.closed"}),
+            restarts=frozenset({"ticket.first_response", "ticket.updated"})),
     KpiKind(CATALOG["availability"], None, frozenset({"service.down", "service.up", "service.probe"})),  # core.services
     KpiKind(CATALOG["csat_average"], _csat, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["share_satisfied"], _share_satisfied, _SURVEY, out_of_scale=survey_out_of_scale),

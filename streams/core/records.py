@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -149,6 +150,43 @@ class TicketMissed:
                 "severity": "breach", **_fields(self)}
 
 
+@dataclass(frozen=True)
+class TicketWarning:
+    """One ticket's clock passed a declared share of a term's allowed time (`warn_at`) unsettled: `warning`, once
+    per share; `settled`, when a warned clock is then settled (met or missed), so its alert resolves."""
+
+    contract: str
+    term: str
+    kpi: str
+    ticket_id: str
+    created_at: str
+    share: float
+    """The share of the allowed time passed (the highest so far, for `settled`)."""
+    warned_at: str
+    """When the clock passed that share (event time)."""
+    deadline: str | None
+    """The deadline as it stood (None while paused)."""
+    state: Literal["warning", "settled"]
+    settled_at: str | None = None
+    settled_by: str | None = None
+    """`settled`: "deadline" or the event type that settled the clock."""
+
+    @property
+    def key(self) -> str:
+        """Stable id of this ticket's warnings on this term (a missed ticket's breach id + `/warning`)."""
+        return f"{self.contract}/{self.term}/ticket/{self.ticket_id}/warning"
+
+    def to_breach(self) -> dict[str, Any]:
+        """The `cckpi.breaches` record of a ticket warning (severity warning) or its end (severity none)."""
+        return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "ticket",
+                "status": self.state, "severity": "warning" if self.state == "warning" else "none", **_fields(self)}
+
+
+def is_ticket_miss(record: Mapping[str, Any]) -> bool:
+    """True for the `cckpi.breaches` record of a missed ticket (not a ticket warning, nor a window step)."""
+    return record.get("kind") == "ticket" and record.get("status", "breached") == "breached"
+
+
 BreachState = Literal["warning", "breached", "recovered", "final"]
 Basis = Literal["observed", "forecast"]
 
@@ -210,9 +248,9 @@ class BreachUpdate:
                 "severity": self.severity, **fields}
 
 
-BREACH_SCHEMA_VERSION = 3
+BREACH_SCHEMA_VERSION = 4
 """Version of the `cckpi.breaches` record schema (`basis` and severity `forecast` were added compatibly in 2,
-`window_revision` in 3)."""
+`window_revision` in 3, ticket warnings in 4)."""
 
 
 @dataclass(frozen=True)
@@ -262,5 +300,5 @@ class QueueForecast:
     terms: tuple[TermForecast, ...]
 
 
-Output = (WindowResult | LateContribution | DuplicateEvent | TicketMissed | BreachUpdate | QueueForecast
-          | OutsideContract | RejectedEvent | ConflictingDuplicate | UnscopedEvent)
+Output = (WindowResult | LateContribution | DuplicateEvent | TicketMissed | TicketWarning | BreachUpdate
+          | QueueForecast | OutsideContract | RejectedEvent | ConflictingDuplicate | UnscopedEvent)

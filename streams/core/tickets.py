@@ -22,6 +22,13 @@ its window already counts it met, and is revised (a new revision, as for late da
 too late; a clock already missed stays missed. `new_cycle`: the first outcome stands and a new clock with the whole
 limit starts at the reopen, counted in the window of the reopen. A settled clock is kept for reopens until its
 window can no longer be revised (window end + grace + retention).
+
+Warnings (`warn_at`): an open clock passing a share of its allowed time (counted as the deadline is) raises a
+`TicketWarning` once per share, by event time like the deadline (queued in the same heap; a later event of the
+ticket raises the shares passed before it at once); settling a warned clock adds its `settled` step.
+
+Periodic updates (`KpiKind.restarts`): an update in time ends the clock's gap and starts the next from the update
+(`Clock.start`) with the whole limit and no share raised; the first gap to run out misses the ticket.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from typing import Any
 import orjson
 
 from streams.contracts.model import Within
-from streams.core.records import TicketMissed
+from streams.core.records import TicketMissed, TicketWarning
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.models.events import TicketCreated, TicketEvent, TicketPaused, TicketResumed, TicketStatusChanged
 
@@ -62,6 +69,12 @@ class Clock:
     """Settled and the ticket solved since: a reopen resumes (or restarts) it."""
     forget: float = math.inf
     """Settled: when its window can no longer be revised, so the clock is dropped."""
+    warned: int = 0
+    """How many of the term's `warn_at` shares have been raised (each once)."""
+    warn: float | None = None
+    """When the next share is passed (None: none left, or paused)."""
+    start: float | None = None
+    """Where the allowed time is counted from: the last update of a periodic-update clock (None: `created`)."""
 
     def stop(self, at: float) -> None:
         """End the running stretch at `at` (paused or settled)."""
@@ -72,17 +85,20 @@ class Clock:
     def to_json(self) -> list[Any]:
         """Compact stored form (see `from_json`)."""
         forget = None if math.isinf(self.forget) else self.forget
-        return [self.created, self.due, self.since, self.runs, self.counted, self.open, self.solved, forget]
+        return [self.created, self.due, self.since, self.runs, self.counted, self.open, self.solved, forget,
+                self.warned, self.warn, self.start]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Clock:
-        """A stored clock; `[created, due]` is the form before pauses and reopens (a clock running since creation)."""
+        """A stored clock; `[created, due]` is the form before pauses and reopens (a clock running since creation),
+        eight fields the form before warnings and updates."""
         if len(raw) == 2:
             created, due = raw
             return cls(created, due, created)
-        created, due, since, runs, counted, is_open, solved, forget = raw
+        created, due, since, runs, counted, is_open, solved, forget, warned, warn, start = (
+            raw if len(raw) == 11 else [*raw, 0, None, None])
         return cls(created, due, since, [(s, e) for s, e in runs], counted, is_open, solved,
-                   math.inf if forget is None else forget)
+                   math.inf if forget is None else forget, warned, warn, start)
 
 
 @dataclass
@@ -98,13 +114,14 @@ class OpenTicket:
 
 @dataclass
 class TicketBook:
-    """Open tickets and their deadlines in order; `dirty` and `missed` are drained by the caller."""
+    """Open tickets and their deadlines (and warning instants) in order; `dirty` and `missed` (misses and warnings,
+    in the order they happened) are drained by the caller."""
 
     tickets: dict[str, OpenTicket] = field(default_factory=dict)
     deadlines: list[tuple[float, str, str]] = field(default_factory=list)  # (deadline or forget, ticket id, term key)
     unknown: int = 0  # events for tickets never seen created (or already settled)
     dirty: set[str] = field(default_factory=set)  # tickets changed since last persisted
-    missed: list[TicketMissed] = field(default_factory=list)
+    missed: list[TicketMissed | TicketWarning] = field(default_factory=list)
 
     def ticket_bytes(self, ticket_id: str) -> bytes | None:
         """Serialized ticket; None once settled (delete it from storage)."""
@@ -126,11 +143,15 @@ class TicketBook:
         for key, clock in ticket.clocks.items():
             self.schedule(ticket_id, key, clock)
 
-    def schedule(self, ticket_id: str, key: str, clock: Clock) -> None:
-        """Queue the clock's next moment: its deadline while open, its forgetting once settled."""
-        when = clock.due if clock.open else clock.forget
+    def queue(self, when: float | None, ticket_id: str, key: str) -> None:
+        """Queue one moment of a clock (none for None)."""
         if when is not None and math.isfinite(when):
             heapq.heappush(self.deadlines, (when, ticket_id, key))
+
+    def schedule(self, ticket_id: str, key: str, clock: Clock) -> None:
+        """Queue the clock's next moments: its deadline and next warning while open, its forgetting once settled."""
+        for when in (clock.due, clock.warn) if clock.open else (clock.forget,):
+            self.queue(when, ticket_id, key)
 
 
 def deadline(term: CompiledTerm, created: float, within: Within | None = None) -> float:
@@ -178,13 +199,15 @@ def _allowed(term: CompiledTerm, within: Within, created: float) -> float:
         (within.working_hours or 0) + (within.hours or 0)) * 3600 + (within.days or 0) * 86400
 
 
-def due_of(term: CompiledTerm, clock: Clock, priority: str | None) -> float | None:
+def due_of(term: CompiledTerm, clock: Clock, priority: str | None, share: float = 1.0) -> float | None:
     """The clock's deadline: the instant its counted running time reaches the limit (None while paused with time
-    left). A clock never paused keeps the plain deadline from its start."""
+    left); with `share`, the instant it reaches that share of the limit. A clock never paused keeps the plain
+    deadline from its start."""
     within = limit_of(term, priority)
-    if not clock.runs and clock.since == clock.created:
-        return deadline(term, clock.created, within)
-    left = _allowed(term, within, clock.created)
+    origin = clock.created if clock.start is None else clock.start
+    if share == 1.0 and not clock.runs and clock.since == origin:
+        return deadline(term, origin, within)
+    left = _allowed(term, within, origin) * share
     for start, end in clock.runs:
         used = _span(term, within, start, end)
         if used >= left:
@@ -238,6 +261,8 @@ class TicketTracker:
                 del ticket.clocks[key]
             elif clock.open and event.type in term.kind.events:
                 out.append(self._settle(book, event.ticket_id, term, clock, at, event.type))
+            elif clock.open and event.type in term.kind.restarts:
+                out += self._restart(book, event.ticket_id, ticket, term, clock, at, event.type)
             elif clock.open and changes:
                 out += self._follow(book, event.ticket_id, ticket, term, clock, at, event.type)
             elif event.type == "ticket.reopened" and clock.solved:
@@ -260,6 +285,7 @@ class TicketTracker:
             book.tickets[event.ticket_id] = OpenTicket(clocks, event.priority)
             book.dirty.add(event.ticket_id)
         for key, clock in clocks.items():
+            self._warn(book, event.ticket_id, self.by_key[key], clock, event.priority, at)
             book.schedule(event.ticket_id, key, clock)
         return [Contribution(t, at, 0.0, 0.0, +1) for t in matched]
 
@@ -271,12 +297,32 @@ class TicketTracker:
             clock.stop(at)
         elif clock.since is None:
             clock.since = max(at, clock.runs[-1][1] if clock.runs else at)
+        warn = clock.warn
+        self._warn(book, ticket_id, term, clock, ticket.priority, at)
         due = due_of(term, clock, ticket.priority)
         if due == clock.due:
+            if clock.warn != warn:
+                book.queue(clock.warn, ticket_id, term.key)
             return []
         clock.due = due
         if due is not None and due < at:
             return [self._settle(book, ticket_id, term, clock, at, by)]
+        book.schedule(ticket_id, term.key, clock)
+        return []
+
+    def _restart(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
+                 at: float, by: str) -> list[Contribution]:
+        """An update on a periodic-update clock: too late, it is missed; in time, the gap ends (a warned one with
+        its `settled` step) and the next starts with the whole limit and no share raised."""
+        self._warn(book, ticket_id, term, clock, ticket.priority, at)
+        if clock.due is not None and at > clock.due:
+            return [self._settle(book, ticket_id, term, clock, at, by)]
+        if clock.warned:
+            book.missed.append(_warning(term, ticket_id, clock, ticket.priority, at, by))
+        clock.runs, clock.start, clock.warned = [], at, 0
+        clock.since = None if _held(term, ticket) else at
+        clock.due = due_of(term, clock, ticket.priority)
+        self._warn(book, ticket_id, term, clock, ticket.priority, at)
         book.schedule(ticket_id, term.key, clock)
         return []
 
@@ -289,6 +335,7 @@ class TicketTracker:
                 return []
             fresh = ticket.clocks[term.key] = Clock(at, None, at)
             fresh.due = due_of(term, fresh, ticket.priority)
+            self._warn(book, ticket_id, term, fresh, ticket.priority, at)
             book.schedule(ticket_id, term.key, fresh)
             return [Contribution(term, at, 0.0, 0.0, +1)]
         if clock.counted != 1.0:  # missed stays missed
@@ -297,6 +344,7 @@ class TicketTracker:
         if not _held(term, ticket):
             clock.since = at
         clock.due = due_of(term, clock, ticket.priority)
+        self._warn(book, ticket_id, term, clock, ticket.priority, at)
         book.schedule(ticket_id, term.key, clock)
         return [Contribution(term, clock.created, 0.0, 0.0, +1)]
 
@@ -306,16 +354,19 @@ class TicketTracker:
         change of its window's count: the outcome the first time, a correction after a reopen."""
         if met is None:
             met = clock.due is None or at <= clock.due
+        ticket = book.tickets[ticket_id]
+        self._warn(book, ticket_id, term, clock, ticket.priority, at)  # shares passed before the outcome
         outcome = 1.0 if met else 0.0
         c = Contribution(term, clock.created, outcome - (clock.counted or 0.0),
                          0.0 if clock.counted is not None else 1.0, -1)
         if not met:
             assert clock.due is not None
             book.missed.append(_missed(term, ticket_id, clock.created, clock.due, at, by))
+        if clock.warned:
+            book.missed.append(_warning(term, ticket_id, clock, ticket.priority, at, by))
         clock.stop(at)
-        clock.open, clock.due, clock.counted, clock.solved = False, None, outcome, by in SOLUTIONS
+        clock.open, clock.due, clock.counted, clock.solved, clock.warn = False, None, outcome, by in SOLUTIONS, None
         book.dirty.add(ticket_id)
-        ticket = book.tickets[ticket_id]
         if term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met):
             _, end = term.window.bounds(clock.created)
             clock.forget = end + term.grace + term.retention
@@ -324,9 +375,26 @@ class TicketTracker:
             del ticket.clocks[term.key]
         return c
 
+    def _warn(self, book: TicketBook, ticket_id: str, term: CompiledTerm, clock: Clock, priority: str | None,
+              at: float) -> None:
+        """Raise each of the term's `warn_at` shares the open clock passed before `at` (once each); note when it
+        passes the next one (`clock.warn`, None when none is left or the clock is paused)."""
+        shares, clock.warn = term.term.warn_at or (), None
+        while clock.warned < len(shares):
+            when = due_of(term, clock, priority, shares[clock.warned])
+            if when is None or when >= at:
+                clock.warn = when
+                return
+            iso = term.window.iso
+            book.missed.append(TicketWarning(
+                term.contract, term.term.id, term.term.kpi, ticket_id, iso(clock.created), shares[clock.warned],
+                iso(when), None if clock.due is None else iso(clock.due), "warning"))
+            clock.warned += 1
+            book.dirty.add(ticket_id)
+
     def expire(self, book: TicketBook, watermark: float) -> list[Contribution]:
-        """Settle as missed every clock whose deadline the event-time watermark has passed; drop settled clocks
-        whose window can no longer be revised."""
+        """Settle as missed every clock whose deadline the event-time watermark has passed, raise the warnings it
+        has passed; drop settled clocks whose window can no longer be revised."""
         out = []
         while book.deadlines and book.deadlines[0][0] < watermark:
             when, ticket_id, key = heapq.heappop(book.deadlines)
@@ -336,6 +404,9 @@ class TicketTracker:
                 continue  # settled in time already
             if clock.open and clock.due == when:
                 out.append(self._settle(book, ticket_id, self.by_key[key], clock, when, "deadline", met=False))
+            elif clock.open and clock.warn == when:
+                self._warn(book, ticket_id, self.by_key[key], clock, ticket.priority, watermark)
+                book.queue(clock.warn, ticket_id, key)
             elif not clock.open and clock.forget == when:
                 del ticket.clocks[key]
                 book.dirty.add(ticket_id)
@@ -349,3 +420,13 @@ class TicketTracker:
 def _missed(term: CompiledTerm, ticket_id: str, created: float, due: float, settled: float, by: str) -> TicketMissed:
     iso = term.window.iso
     return TicketMissed(term.contract, term.term.id, term.term.kpi, ticket_id, iso(created), iso(due), iso(settled), by)
+
+
+def _warning(term: CompiledTerm, ticket_id: str, clock: Clock, priority: str | None, settled: float,
+             by: str) -> TicketWarning:
+    """The end of a warned clock's warnings: the highest share raised, settled at `settled` by `by`."""
+    share, iso = (term.term.warn_at or ())[clock.warned - 1], term.window.iso
+    when = due_of(term, clock, priority, share)
+    return TicketWarning(term.contract, term.term.id, term.term.kpi, ticket_id, iso(clock.created), share,
+                         iso(when if when is not None else settled), None if clock.due is None else iso(clock.due),
+                         "settled", iso(settled), by)

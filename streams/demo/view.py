@@ -219,11 +219,11 @@ def clock_line(snap: Snapshot, title: str, tz: tzinfo) -> Text:
 
 
 def is_breach_line(record: Mapping[str, Any]) -> bool:
-    """A record the breach list shows: a ticket that missed its deadline, or a window step observed as a warning
-    or a breach. Not the steps saying a window is fine (recovered, final met) nor forecast warnings (the forecast
-    column shows those)."""
-    if record.get("kind") == "ticket":
-        return True
+    """A record the breach list shows: a ticket that missed its deadline or has a warning, or a window step observed
+    as a warning or a breach. Not the steps saying a window is fine (recovered, final met) nor forecast warnings
+    (the forecast column shows those)."""
+    if record.get("kind") == "ticket":  # missed, or a warning not yet settled
+        return record.get("status", "breached") != "settled"
     return record.get("basis", "observed") == "observed" and record.get("severity") in ("breach", "warning")
 
 
@@ -250,6 +250,9 @@ def _hhmm(iso: str) -> str:
 
 def breach_line(record: Mapping[str, Any]) -> Text:
     """One breach: the window (or ticket), the term, the value against the threshold, where it stands."""
+    if record.get("kind") == "ticket" and record.get("status") == "warning":
+        return Text(f"ticket {record['ticket_id']} {record['term']} passed {record['share']:.0%} of its time",
+                    style="yellow")
     if record.get("kind") == "ticket":
         return Text(f"ticket {record['ticket_id']} {record['term']} missed its {_hhmm(record['deadline'])} deadline",
                     style="red")

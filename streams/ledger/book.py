@@ -19,6 +19,7 @@ from typing import Any
 from streams.contracts.model import Contract, RollingSpan, Term
 from streams.core.escalation import reached as escalations_reached
 from streams.core.penalties import Escalation, Money, final_breaches, price_ticket, price_window
+from streams.core.records import is_ticket_miss
 from streams.ledger.settle import (
     CapUse,
     CureState,
@@ -183,7 +184,7 @@ def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, st
     seen: dict[str, LedgerEntry] = {}
     for r in records:
         found = terms.get((r.get("contract", ""), r.get("term", "")))
-        if r.get("kind") != "ticket" or found is None or r["breach_id"] in seen:
+        if not is_ticket_miss(r) or found is None or r["breach_id"] in seen:
             continue
         contract, term = found
         priced = price_ticket(term, r)

@@ -22,7 +22,7 @@ from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Contract, Exclusion, Term, local_instant
 from streams.core.batch import WHOLE
 from streams.core.escalation import progress as escalation_progress
-from streams.core.records import WindowResult
+from streams.core.records import WindowResult, is_ticket_miss
 from streams.core.verdict import Status
 from streams.ledger import Escalation, LedgerEntry, build_ledger
 from streams.ledger.book import final_breaches
@@ -270,7 +270,7 @@ def _ticket_misses(contract: Contract, period: Period, breaches: Iterable[dict[s
     tz = ZoneInfo(contract.timezone)
     seen: dict[str, TicketMiss] = {}
     for r in breaches:
-        if r.get("kind") != "ticket" or r.get("contract") != contract.id:
+        if not is_ticket_miss(r) or r.get("contract") != contract.id:
             continue
         local = datetime.fromisoformat(r["created_at"]).astimezone(tz).isoformat()
         if period.contains(local):

@@ -1,6 +1,7 @@
 """On-call alerts: breach lifecycle events become Alertmanager alerts (POST /api/v2/alerts), one alert per
 contract term, scope and severity; resolved on recovery or when a later window of the same term and scope closes
-without a breach, re-sent while active so Alertmanager keeps them.
+without a breach, re-sent while active so Alertmanager keeps them. A ticket warning (`warn_at`) fires one alert per
+ticket and term, resolved when the ticket is settled or misses its deadline.
 
 Routing, grouping and inhibition (a breach silences its own warning) are Alertmanager's job: see
 `deploy/alertmanager/alertmanager.yml`. Credentials travel as an Authorization header and never appear in logs.
@@ -19,7 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from streams.core.kpis import KPIS
-from streams.core.records import BreachUpdate, WindowResult
+from streams.core.records import BreachUpdate, TicketMissed, TicketWarning, WindowResult
 from streams.sinks.base import Handler, RawMessage, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
@@ -31,6 +32,8 @@ SEVERITIES = ("warning", "breach")
 FORECAST = ("forecast",)
 """Forecast warnings (the queue model projects a breach) are alerts of their own: observed steps leave them alone."""
 ALERT_NAMES = {"breach": "CckpiTermBreach", "warning": "CckpiTermWarning", "forecast": "CckpiTermForecast"}
+TICKET_ALERT = "CckpiTicketWarning"
+"""A ticket past a declared share of a term's allowed time (`warn_at`): one alert per ticket and term."""
 CREDENTIALS_ENV = "CCKPI_ALERTMANAGER"
 """Prefix of the credential variables: `_USERNAME` with `_PASSWORD` (or `_PASSWORD_FILE`), or `_TOKEN` (or
 `_TOKEN_FILE`)."""
@@ -40,6 +43,20 @@ def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     return f"{value:.1%}" if unit == "ratio" else f"{value:.1f} s" if unit == "seconds" else f"{value:g}"
+
+
+def _ticket_alert(w: TicketWarning, now: datetime) -> dict[str, Any]:
+    """The alert of a ticket warning (labels without the share, so a higher share updates the same alert)."""
+    deadline = w.deadline or "paused"
+    return {
+        "labels": {"alertname": TICKET_ALERT, "contract": w.contract, "term": w.term, "kpi": w.kpi,
+                   "ticket": w.ticket_id, "severity": "warning"},
+        "annotations": {
+            "summary": (f"ticket {w.ticket_id} passed {w.share:.0%} of its {KPIS[w.kpi].title} time "
+                        f"({w.contract}/{w.term}), deadline {deadline}"),
+            "share": f"{w.share:g}", "created": w.created_at, "deadline": deadline, "since": w.warned_at},
+        "startsAt": min(datetime.fromisoformat(w.warned_at), now).isoformat(),
+    }
 
 
 @dataclass
@@ -55,6 +72,8 @@ class AlertmanagerSink:
     active: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     ends: dict[tuple[str, str, str, str], datetime] = field(default_factory=dict)
     """The end of the window each active observed alert is about: a later window closing clean resolves it."""
+    tickets: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """Firing ticket warnings by (contract, term, ticket id): resolved when the ticket is settled or missed."""
     pending: list[dict[str, Any]] = field(default_factory=list)
     last_resend: float = 0.0
     credentials: HttpCredentials | None = None
@@ -67,11 +86,26 @@ class AlertmanagerSink:
 
     def routes(self) -> Mapping[type[Any], Handler]:
         """Breach lifecycle steps, and closed windows (a clean one after an alert's window resolves it)."""
-        return {BreachUpdate: self.take, WindowResult: self.window}
+        return {BreachUpdate: self.take, WindowResult: self.window, TicketWarning: self.ticket,
+                TicketMissed: self.ticket}
 
     def take(self, update: BreachUpdate, sends: list[Send], msg: RawMessage | None) -> None:
         """The sink interface's handler: see `on_update`."""
         self.on_update(update)
+
+    def ticket(self, out: TicketWarning | TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
+        """The sink interface's handler: see `on_ticket`."""
+        self.on_ticket(out)
+
+    def on_ticket(self, out: TicketWarning | TicketMissed) -> None:
+        """A ticket warning fires its ticket's alert (again, at a higher share); the warned ticket settling or
+        missing its deadline resolves it."""
+        key, now = (out.contract, out.term, out.ticket_id), datetime.now(UTC)
+        if isinstance(out, TicketWarning) and out.state == "warning":
+            alert = self.tickets[key] = _ticket_alert(out, now)
+            self.pending.append(alert)
+        elif key in self.tickets:
+            self.pending.append({**self.tickets.pop(key), "endsAt": now.isoformat()})
 
     def window(self, result: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
         """The sink interface's handler: see `on_window`."""
@@ -147,9 +181,9 @@ class AlertmanagerSink:
         """Alerts to post now: changes, plus every active alert when the resend interval has passed."""
         now = time.monotonic() if now is None else now
         batch, self.pending = self.pending, []
-        if self.active and now - self.last_resend >= self.resend_every:
+        if (self.active or self.tickets) and now - self.last_resend >= self.resend_every:
             self.last_resend = now
-            batch += [a for a in self.active.values() if a not in batch]
+            batch += [a for a in (*self.active.values(), *self.tickets.values()) if a not in batch]
         return batch
 
     async def flush(self, client: httpx.AsyncClient | None = None) -> int:

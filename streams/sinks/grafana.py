@@ -20,7 +20,7 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaException
 
 from streams.core.penalties import final_breaches
-from streams.core.records import BreachUpdate, TicketMissed
+from streams.core.records import BreachUpdate, TicketMissed, is_ticket_miss
 from streams.sinks.base import Handler, RawMessage, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
@@ -63,7 +63,7 @@ def _annotations(records: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str,
         }))
     seen = set()
     for r in records:
-        if r.get("kind") == "ticket" and r["breach_id"] not in seen:
+        if is_ticket_miss(r) and r["breach_id"] not in seen:
             seen.add(r["breach_id"])
             out.append((r["breach_id"], {
                 "time_from": _ms(r["deadline"]), "time_to": _ms(r["deadline"]),

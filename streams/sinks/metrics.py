@@ -99,6 +99,9 @@ class Metrics:
         """Windows already counted in `cckpi_breaches_total`."""
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",
                                        ["contract", "term"], registry=r)
+        self.ticket_warnings = Counter("cckpi_ticket_warnings_total", "Open tickets that passed a declared share of "
+                                       "a term's allowed time (warn_at), each share once", ["contract", "term",
+                                                                                            "share"], registry=r)
         self.breaches = Counter("cckpi_breaches_total", "Breached windows, each once (when it first closes or is "
                                 "revised as breached; later revisions count in cckpi_window_revisions_total)",
                                 TERM_LABELS, registry=r)

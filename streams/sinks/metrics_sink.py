@@ -20,6 +20,7 @@ from streams.core.records import (
     QueueForecast,
     RejectedEvent,
     TicketMissed,
+    TicketWarning,
     UnscopedEvent,
     WindowResult,
 )
@@ -82,6 +83,7 @@ class MetricsSink:
     def routes(self) -> Mapping[type[Any], Handler]:
         """Every output that moves a series."""
         return {WindowResult: self.window, BreachUpdate: self.breach, TicketMissed: self.ticket,
+                TicketWarning: self.ticket_warning,
                 QueueForecast: self.forecast, DuplicateEvent: self.duplicate, LateContribution: self.late,
                 ConflictingDuplicate: self.conflicting, UnscopedEvent: self.unscoped, OutsideContract: self.parked,
                 RejectedEvent: self.parked}
@@ -100,6 +102,11 @@ class MetricsSink:
     def ticket(self, out: TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
         """A ticket past a term's deadline."""
         self.metrics.ticket_breaches.labels(out.contract, out.term).inc()
+
+    def ticket_warning(self, out: TicketWarning, sends: list[Send], msg: RawMessage | None) -> None:
+        """An open ticket past a share of a term's allowed time (its end, `settled`, counts nothing)."""
+        if out.state == "warning":
+            self.metrics.ticket_warnings.labels(out.contract, out.term, f"{out.share:g}").inc()
 
     def forecast(self, out: QueueForecast, sends: list[Send], msg: RawMessage | None) -> None:
         """The queue model's gauges."""

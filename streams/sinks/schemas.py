@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from streams.core.penalties import Escalation
-from streams.core.records import BREACH_SCHEMA_VERSION, BreachUpdate, TicketMissed, WindowResult
+from streams.core.records import BREACH_SCHEMA_VERSION, BreachUpdate, TicketMissed, TicketWarning, WindowResult
 from streams.sinks.records import DeadLetter
 
 BASE = "https://cckpi.dev/schemas/outputs"
@@ -33,6 +33,9 @@ def output_schemas() -> dict[str, dict[str, Any]]:
             **breach, "kind": {"const": "window"}, "severity": {"enum": ["breach", "warning", "forecast", "none"]}}),
         "breach.ticket": _schema(TicketMissed, "breach.ticket", BREACH_SCHEMA_VERSION, {
             **breach, "kind": {"const": "ticket"}, "status": {"const": "breached"}, "severity": {"const": "breach"}}),
+        "breach.ticket-warning": _schema(TicketWarning, "breach.ticket-warning", BREACH_SCHEMA_VERSION, {
+            **breach, "kind": {"const": "ticket"}, "status": {"enum": ["warning", "settled"]},
+            "severity": {"enum": ["warning", "none"]}}),
         "escalation": _schema(Escalation, "escalation", 1, {"schema_version": {"const": 1}}),
         "dead-letter": _schema(DeadLetter, "dead-letter", 1, {}),
     }
