@@ -24,7 +24,7 @@ from types import ModuleType
 
 MODULES = (
     "batch", "dedupe", "effective", "forecast", "gauges", "kpis", "layout", "lifecycle", "load", "processor",
-    "services", "state", "terms", "tickets", "verdict", "windows",
+    "services", "staffing", "state", "terms", "tickets", "verdict", "windows",
 )
 """The compiled modules of `streams.core` (the per-event path of every family)."""
 PURE_ENV = "CCKPI_PURE_PYTHON"
