@@ -379,7 +379,8 @@ class TicketTracker:
               at: float) -> None:
         """Raise each of the term's `warn_at` shares the open clock passed before `at` (once each); note when it
         passes the next one (`clock.warn`, None when none is left or the clock is paused)."""
-        shares, clock.warn = term.term.warn_at or (), None
+        shares = term.term.warn_at or ()
+        clock.warn = None
         while clock.warned < len(shares):
             when = due_of(term, clock, priority, shares[clock.warned])
             if when is None or when >= at:
@@ -404,9 +405,9 @@ class TicketTracker:
                 continue  # settled in time already
             if clock.open and clock.due == when:
                 out.append(self._settle(book, ticket_id, self.by_key[key], clock, when, "deadline", met=False))
-            elif clock.open and clock.warn == when:
-                self._warn(book, ticket_id, self.by_key[key], clock, ticket.priority, watermark)
-                book.queue(clock.warn, ticket_id, key)
+            elif clock.open and _same(clock.warn, when):  # `_warn` moves clock.warn, maybe to None: an `==` here
+                self._warn(book, ticket_id, self.by_key[key], clock, ticket.priority, watermark)  # would narrow it
+                book.queue(clock.warn, ticket_id, key)  # to a float for mypyc, which then refuses the None
             elif not clock.open and clock.forget == when:
                 del ticket.clocks[key]
                 book.dirty.add(ticket_id)
@@ -415,6 +416,11 @@ class TicketTracker:
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out
+
+
+def _same(moment: float | None, when: float) -> bool:
+    """Whether an optional moment is `when` (a function, so the type checker and mypyc do not narrow it)."""
+    return moment == when
 
 
 def _missed(term: CompiledTerm, ticket_id: str, created: float, due: float, settled: float, by: str) -> TicketMissed:
