@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import cached_property
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
-
-T = TypeVar("T")
-
-
-class once(cached_property[T]):
-    """`functools.cached_property` without the lock Python 3.11 takes on each first read (hot per-event path)."""
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.attrname] = self.func(instance)
-        return value
-
 
 SCHEMA_VERSION = 1
 """Version of the event schemas; bumped on any incompatible change."""
@@ -115,7 +110,7 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PR
 class EventBase(BaseModel):
     """Fields every event carries: identity, schema version and when it happened."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ignored_types=(once,))
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     schema_version: int = Field(  # not Literal[1]: that takes `true` for 1, even in strict mode
         default=SCHEMA_VERSION, ge=SCHEMA_VERSION, le=SCHEMA_VERSION, json_schema_extra={"const": SCHEMA_VERSION},
@@ -123,10 +118,23 @@ class EventBase(BaseModel):
     event_id: Id = Field(description="Unique id; duplicates count once.")
     occurred_at: Instant = Field(description="When it happened at the source, with its UTC offset.")
 
-    @once
-    def ts(self) -> float:
-        """`occurred_at` in epoch seconds, computed once (the core reads it several times per event)."""
-        return self.occurred_at.timestamp()
+    if TYPE_CHECKING:  # instance attributes set by `_stamp`, not fields
+        @property
+        def ts(self) -> float:
+            """`occurred_at` in epoch seconds, set by validation: the core reads it several times per event."""
+
+    @model_validator(mode="after")
+    def _stamp(self) -> Self:
+        """Set the epoch seconds the core reads (`ts`) once, as part of validation: a C-speed instance attribute
+        from then on, not a property computed in Python on first read."""
+        fields = self.__dict__
+        fields["ts"] = fields["occurred_at"].timestamp()
+        return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with `update`, its epoch seconds are set again from the updated fields."""
+        copied = super().model_copy(update=update, deep=deep)
+        return copied._stamp() if update else copied  # type: ignore[operator]  # pydantic leaves the function
 
 
 class CallEventBase(EventBase):
@@ -136,45 +144,51 @@ class CallEventBase(EventBase):
     queue: Name = Field(description="Queue (skill, hotline) the call was offered to.")
 
 
+class WaitedCall(CallEventBase):
+    """A call event that says how long the call waited in queue (answered, abandoned): when it was offered follows."""
+
+    if TYPE_CHECKING:  # a field of each subclass; an instance attribute set by `_stamp`
+        @property
+        def wait_seconds(self) -> float:
+            """Seconds in queue."""
+
+        @property
+        def offered_ts(self) -> float:
+            """`ts` - `wait_seconds`: when the call was offered, in epoch seconds, set by validation like `ts`."""
+
+    @property
+    def offered_at(self) -> datetime:
+        """When the call entered the queue (to the microsecond)."""
+        return self.occurred_at - timedelta(seconds=self.wait_seconds)
+
+    @model_validator(mode="after")
+    def _stamp(self) -> Self:
+        """Set `ts` (as `EventBase._stamp` does: inlined, this is hot), then `offered_ts`, once."""
+        fields = self.__dict__
+        fields["ts"] = ts = fields["occurred_at"].timestamp()
+        fields["offered_ts"] = ts - fields["wait_seconds"]
+        return self
+
+
 class CallOffered(CallEventBase):
     """The call entered the queue and waits for an agent."""
 
     type: Literal["call.offered"] = "call.offered"
 
 
-class CallAnswered(CallEventBase):
+class CallAnswered(WaitedCall):
     """An agent answered the call after it waited `wait_seconds` in queue."""
 
     type: Literal["call.answered"] = "call.answered"
     wait_seconds: float = Field(ge=0, le=86_400, description="Seconds in queue before the answer.")
     agent_id: str | None = Field(default=None, max_length=200, description="Agent who answered.")
 
-    @property
-    def offered_at(self) -> datetime:
-        """When the call entered the queue."""
-        return self.occurred_at - timedelta(seconds=self.wait_seconds)
 
-    @once
-    def offered_ts(self) -> float:
-        """`offered_at` in epoch seconds, computed once."""
-        return self.offered_at.timestamp()
-
-
-class CallAbandoned(CallEventBase):
+class CallAbandoned(WaitedCall):
     """The caller hung up after waiting `wait_seconds` without an answer."""
 
     type: Literal["call.abandoned"] = "call.abandoned"
     wait_seconds: float = Field(ge=0, le=86_400, description="Seconds in queue before hanging up.")
-
-    @property
-    def offered_at(self) -> datetime:
-        """When the call entered the queue."""
-        return self.occurred_at - timedelta(seconds=self.wait_seconds)
-
-    @once
-    def offered_ts(self) -> float:
-        """`offered_at` in epoch seconds, computed once."""
-        return self.offered_at.timestamp()
 
 
 class CallEnded(CallEventBase):

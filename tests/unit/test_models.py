@@ -8,8 +8,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.models import SCHEMA_VERSION, CallAnswered, InvalidEvent, decode_event, encode_event, event_schemas
-from tests.helpers import answered, at
+from streams.models import (
+    SCHEMA_VERSION,
+    CallAnswered,
+    InvalidEvent,
+    decode_call,
+    decode_event,
+    encode_event,
+    event_schemas,
+)
+from tests.helpers import abandoned, answered, at, offered
 
 
 def test_round_trip() -> None:
@@ -97,3 +105,26 @@ def test_agent_state_events_travel_with_the_calls_of_their_queue() -> None:
     with pytest.raises(InvalidEvent, match="agent_id"):
         decode_call(b'{"type": "agent.ready", "event_id": "a2", "queue": "cards",'
                     b' "occurred_at": "2026-11-23T10:00:00+08:00"}')
+
+
+@pytest.mark.parametrize("build", ["decoded", "constructed"])
+def test_epoch_seconds_are_set_by_validation_for_every_event(build: str) -> None:
+    """`ts` (and `offered_ts` of answered and abandoned calls) are instance attributes from validation on,
+    whether the event came off the wire or was built in Python; hand-computed: 10:00:30+08:00 is 02:00:30 UTC."""
+    made = {"answered": answered(at("10:00", 30), wait=12.5), "abandoned": abandoned(at("10:00", 30), wait=0.25),
+            "offered": offered(at("10:00", 30))}
+    events = {k: decode_call(encode_event(e)) if build == "decoded" else e for k, e in made.items()}
+    utc = 1795399200.0 + 30  # 2026-11-23T02:00:30Z
+    for event in events.values():
+        assert event.__dict__["ts"] == utc
+    assert events["answered"].__dict__["offered_ts"] == utc - 12.5 == events["answered"].offered_at.timestamp()
+    assert events["abandoned"].__dict__["offered_ts"] == utc - 0.25
+    assert "offered_ts" not in events["offered"].__dict__
+
+
+def test_a_copy_with_other_fields_gets_their_epoch_seconds() -> None:
+    event = answered(at("10:00", 30), wait=12.5)
+    later = event.model_copy(update={"occurred_at": at("10:01"), "wait_seconds": 1.0})
+    assert (later.ts, later.offered_ts) == (1795399260.0, 1795399259.0)
+    assert (event.ts, event.offered_ts) == (1795399230.0, 1795399217.5)  # the original keeps its own
+    assert later.model_dump() == {**event.model_dump(), "occurred_at": at("10:01"), "wait_seconds": 1.0}
