@@ -57,7 +57,7 @@ CORE_STAMP   := streams/core/compiled.json
 compiled: venv $(CORE_STAMP) ## compile the pure core with mypyc beside its sources (about a minute; CCKPI_PURE_PYTHON=1 ignores it)
 
 $(CORE_STAMP): $(CORE_SOURCES)
-	$(BIN)/python setup.py inplace >.cache/compiled-build.log 2>&1 || { tail -30 .cache/compiled-build.log; exit 1; }
+	mkdir -p .cache && $(BIN)/python setup.py inplace >.cache/compiled-build.log 2>&1 || { tail -30 .cache/compiled-build.log; exit 1; }
 
 uncompiled: ## remove the compiled core: the Python source runs
 	rm -f streams/core/*.so $(CORE_STAMP)
