@@ -14,7 +14,6 @@ partition's quiet clocks move with the wall clock (windows close, ticket deadlin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -24,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.app.emitter import RawMessage, Send
+from streams.app.group import fetch_and_tick, group_consumer, stop_clients
 from streams.app.pool import ensure_pool_topics, part_sends
 from streams.app.rebalance import Listener
 from streams.app.settings import WorkerSettings
@@ -32,7 +32,7 @@ from streams.core.batch import Engine
 from streams.core.layout import read_once
 from streams.core.pool import pool_partition
 from streams.kafka_io import topics
-from streams.kafka_io.admin import ensure_changelog, ensure_topics
+from streams.kafka_io.admin import ensure_compacted, ensure_topics
 from streams.kafka_io.connect import kafka_client
 from streams.kafka_io.store import ChangelogStore, Source
 from streams.models.families import CALLS, FAMILIES
@@ -79,18 +79,13 @@ class SourceLoop:
         await ensure_topics(self.bootstrap, layout=s.topic_layout())
         producer = kafka_client(AIOKafkaProducer, self.bootstrap, acks="all", linger_ms=5,
                                 max_batch_size=1 << 20, max_request_size=16 << 20)
-        consumer = kafka_client(
-            AIOKafkaConsumer, self.bootstrap, group_id=self.group, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_records=s.batch_max, fetch_max_bytes=64 << 20,
-            max_partition_fetch_bytes=16 << 20, session_timeout_ms=int(s.session_timeout * 1000),
-            rebalance_timeout_ms=int(s.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, s.session_timeout / 3) * 1000))
+        consumer = group_consumer(s, self.group, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=16 << 20)
         self.store = ChangelogStore(self.changelog, producer, read_once)
         try:
             await producer.start()
             for family in FAMILIES:  # each changelog has its source's partition count
                 partitions = len(await producer.partitions_for(family.topic))
-                await ensure_changelog(self.bootstrap, self.changelog(family.topic), partitions, s.topic_layout())
+                await ensure_compacted(self.bootstrap, self.changelog(family.topic), partitions, s.topic_layout())
             if self.pool_topic is not None:
                 self.pool_partitions = await ensure_pool_topics(self.bootstrap, s, producer)
             await consumer.start()
@@ -99,27 +94,13 @@ class SourceLoop:
             self.readiness = (False, f"joining consumer group {self.group}")
             gc.collect()
             gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
-            await self._loop(consumer)
+            await fetch_and_tick(consumer, s, self, timeout_ms=int(s.batch_within * 1000))
         finally:
             self.readiness = (False, "not connected to Kafka (the source loop restarts)")
             self.consumer = None
             self.owned.clear()
             self.shell.forget()
-            with contextlib.suppress(Exception):
-                await consumer.stop()  # leave the group now: the others take over without waiting for a timeout
-            with contextlib.suppress(Exception):
-                await producer.stop()
-
-    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
-        next_tick = time.monotonic() + self.settings.tick_interval
-        timeout_ms = int(self.settings.batch_within * 1000)
-        while True:
-            fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.batch_max)
-            if fetched:
-                await self.on_fetch(fetched)
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + self.settings.tick_interval
-                await self.on_tick()
+            await stop_clients(consumer, producer)
 
     async def on_fetch(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Process one fetch (all partitions' messages, each partition in order) and commit it."""

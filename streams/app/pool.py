@@ -13,7 +13,6 @@ by version; clocks only move forward).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -22,12 +21,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.app.emitter import Emitter, Send
+from streams.app.group import fetch_and_tick, group_consumer, stop_clients
 from streams.app.rebalance import Listener
 from streams.app.settings import WorkerSettings
 from streams.core.pool import Pool, PoolPart, load_pool, pool_writes
 from streams.core.terms import TermIndex
 from streams.kafka_io import topics
-from streams.kafka_io.admin import ensure_changelog
+from streams.kafka_io.admin import ensure_compacted
 from streams.kafka_io.connect import kafka_client
 from streams.kafka_io.store import ChangelogStore
 
@@ -42,9 +42,9 @@ def part_sends(parts: Iterable[PoolPart], topic: str) -> list[Send]:
 async def ensure_pool_topics(bootstrap: str, settings: WorkerSettings, producer: AIOKafkaProducer) -> int:
     """Create the parts topic and its stage's changelog if missing; returns the parts topic's partition count."""
     topic = topics.pool_parts(settings.app_id)
-    await ensure_changelog(bootstrap, topic, settings.partitions, settings.topic_layout())
+    await ensure_compacted(bootstrap, topic, settings.partitions, settings.topic_layout())
     partitions = len(await producer.partitions_for(topic))
-    await ensure_changelog(bootstrap, topics.pool_changelog(settings.app_id), partitions, settings.topic_layout())
+    await ensure_compacted(bootstrap, topics.pool_changelog(settings.app_id), partitions, settings.topic_layout())
     return partitions
 
 
@@ -72,11 +72,7 @@ class PoolLoop:
         """Join the group and merge parts until cancelled."""
         s = self.settings
         producer = kafka_client(AIOKafkaProducer, self.bootstrap, acks="all", linger_ms=5)
-        consumer = kafka_client(
-            AIOKafkaConsumer, self.bootstrap, group_id=self.group, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_records=s.batch_max,
-            session_timeout_ms=int(s.session_timeout * 1000), rebalance_timeout_ms=int(s.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, s.session_timeout / 3) * 1000))
+        consumer = group_consumer(s, self.group)
         self.store = ChangelogStore(lambda _: topics.pool_changelog(s.app_id), producer)
         try:
             await producer.start()
@@ -85,22 +81,12 @@ class PoolLoop:
             self.consumer = consumer
             consumer.subscribe([self.topic], listener=Listener(self))
             self.readiness = (False, f"pooled terms: joining consumer group {self.group}")
-            next_tick = time.monotonic() + s.tick_interval
-            while True:
-                fetched = await consumer.getmany(timeout_ms=int(s.batch_within * 1000) or 50, max_records=s.batch_max)
-                if fetched:
-                    await self.on_fetch(fetched)
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + s.tick_interval
-                    await self.on_tick()
+            await fetch_and_tick(consumer, s, self, timeout_ms=int(s.batch_within * 1000) or 50)
         finally:
             self.readiness = (False, "pooled terms: not connected to Kafka (the pool loop restarts)")
             self.consumer = None
             self.pools.clear()
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            await stop_clients(consumer, producer)
 
     async def on_fetch(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Merge one fetch of parts, publish what it closed or revised, persist the merge, then commit."""

@@ -25,7 +25,6 @@ from streams.core.layout import STATE, engine_writes, load_engine, load_state, s
 from streams.core.pool import PartTracker, PoolPart, closed_parts, hide_parts
 from streams.core.processor import Processor
 from streams.core.records import Output
-from streams.core.state import ScopeState
 from streams.models.decode import decode_call, decode_event
 from streams.models.events import Event
 from streams.models.families import BY_TOPIC, CALLS, family_of, scope_of
@@ -47,10 +46,8 @@ class Stored(Protocol):
 
 @dataclass
 class BatchResult:
-    """What a batch or tick changed: the calls states (by queue: partition and state), the store writes of every
-    changed entry and the messages to produce."""
+    """What a batch or tick changed: the store writes of every changed entry and the messages to produce."""
 
-    states: dict[bytes, tuple[int, ScopeState]] = field(default_factory=dict)
     sends: list[Send] = field(default_factory=list)
     stored: list[tuple[Source, bytes, bytes | None]] = field(default_factory=list)
     parts: list[PoolPart] = field(default_factory=list)
@@ -82,12 +79,6 @@ class StreamShell:
         """What each queue handed on of its pooled terms' windows (`aggregate: pooled`)."""
         self.hidden = processor.terms.pooled_keys
         """Pooled terms: a queue's own windows of them are not published, its parts are."""
-
-    @property
-    def cache(self) -> dict[bytes, tuple[int, ScopeState]]:
-        """The calls states held, by queue: (partition, state)."""
-        return {scope_of(clock).encode(): (partition, state) for (topic, partition), engine in self.engines.items()
-                if topic == CALLS.topic for clock, state in engine.states.items()}
 
     def engine(self, topic: str) -> Engine | None:
         """The engine of a partition of this topic held here (the one of a single-partition family), if any."""
@@ -227,8 +218,6 @@ class StreamShell:
             for clock in engine.dirty:
                 state, scope = engine.states[clock], scope_of(clock)
                 self.out.publish_current(engine.processor, scope, state, clock=scope if ":" in clock else clock)
-                if source[0] == CALLS.topic:
-                    result.states[scope.encode()] = (source[1], state)
-                    if self.hidden:
-                        result.parts += self.parts.updates(scope, state)
+                if self.hidden and source[0] == CALLS.topic:
+                    result.parts += self.parts.updates(scope, state)
             result.stored += [(source, key, value) for key, value in engine_writes(engine)]

@@ -47,8 +47,6 @@ def build_app(settings: WorkerSettings, contracts: Sequence[Contract], metrics: 
     """A Faust app that checks the given contracts, and what /readyz reports of it (`readiness_of` its loops); run
     it with `run_worker`. `alert_credentials` authenticate the posts to `settings.alertmanager_url`."""
     terms = compile_terms(contracts)
-    for key, reason in terms.skipped:
-        log.warning("term %s is not checked: %s", key, reason)
     metrics.set_terms(terms.by_key.values())
     start_counters(metrics, terms)
     app = faust.App(

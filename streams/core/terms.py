@@ -82,8 +82,6 @@ class TermIndex:
     by_key: dict[str, CompiledTerm] = field(default_factory=dict)
     by_source: dict[str, tuple[CompiledTerm, ...]] = field(default_factory=dict)
     """Ticket, survey and availability terms (calls are found by queue)."""
-    skipped: tuple[tuple[str, str], ...] = ()
-    """(term key, reason) of terms this version does not compute yet."""
     scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
     """Names an event of a family must carry to be in some contract's scope (see `named_scopes`)."""
 
@@ -142,7 +140,7 @@ def compile_terms(contracts: Iterable[Contract]) -> TermIndex:
             for queue in contract.queues_of(term):
                 by_queue.setdefault(queue, []).append(compiled)
     return TermIndex({q: tuple(ts) for q, ts in by_queue.items()}, by_key,
-                     {src: tuple(ts) for src, ts in by_source.items()}, (), named_scopes(contracts))
+                     {src: tuple(ts) for src, ts in by_source.items()}, named_scopes(contracts))
 
 
 def _availability_terms(contract: Contract, compiled: CompiledTerm) -> list[CompiledTerm]:

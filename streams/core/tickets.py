@@ -403,11 +403,12 @@ class TicketTracker:
             clock = ticket.clocks.get(key) if ticket is not None else None
             if ticket is None or clock is None:
                 continue  # settled in time already
-            if clock.open and clock.due == when:
+            warn = clock.warn  # compared as a local: `clock.warn == when` would narrow the attribute to a float,
+            if clock.open and clock.due == when:  # and mypyc would refuse the None `_warn` may then move it to
                 out.append(self._settle(book, ticket_id, self.by_key[key], clock, when, "deadline", met=False))
-            elif clock.open and _same(clock.warn, when):  # `_warn` moves clock.warn, maybe to None: an `==` here
-                self._warn(book, ticket_id, self.by_key[key], clock, ticket.priority, watermark)  # would narrow it
-                book.queue(clock.warn, ticket_id, key)  # to a float for mypyc, which then refuses the None
+            elif clock.open and warn == when:
+                self._warn(book, ticket_id, self.by_key[key], clock, ticket.priority, watermark)
+                book.queue(clock.warn, ticket_id, key)  # the next warning, as `_warn` moved it
             elif not clock.open and clock.forget == when:
                 del ticket.clocks[key]
                 book.dirty.add(ticket_id)
@@ -416,11 +417,6 @@ class TicketTracker:
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out
-
-
-def _same(moment: float | None, when: float) -> bool:
-    """Whether an optional moment is `when` (a function, so the type checker and mypyc do not narrow it)."""
-    return moment == when
 
 
 def _missed(term: CompiledTerm, ticket_id: str, created: float, due: float, settled: float, by: str) -> TicketMissed:

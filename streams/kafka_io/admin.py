@@ -1,5 +1,5 @@
 """Creating cckpi's topics up front (so producers never auto-create them with the wrong partition count or
-configs) and describing the ones that exist: every creation goes through `ensure_topics` / `ensure_changelog` with
+configs) and describing the ones that exist: every creation goes through `ensure_topics` / `ensure_compacted` with
 one `TopicLayout`, and `topics.topic_spec` decides each topic's partitions, replication and configs."""
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ async def ensure_topics(bootstrap: str, names: Iterable[str] = (*topics.EVENT_TO
         await _create_missing(admin, [topics.topic_spec(n, layout) for n in names])
 
 
-async def ensure_changelog(bootstrap: str, topic: str, partitions: int, layout: TopicLayout = DEFAULT_LAYOUT,
+async def ensure_compacted(bootstrap: str, topic: str, partitions: int, layout: TopicLayout = DEFAULT_LAYOUT,
                            timeout: float = 30.0) -> None:
-    """Create a compacted changelog topic with as many partitions as its source topic, if missing."""
+    """Create a compacted topic if missing: a state changelog (with its source topic's partition count) or the pooled
+    terms' parts topic; `topics.topic_spec` gives it the configs of its name."""
     async with _admin(bootstrap, timeout) as admin:
         await _create_missing(admin, [topics.topic_spec(topic, layout, partitions)])
 

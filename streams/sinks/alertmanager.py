@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -59,6 +59,14 @@ def _ticket_alert(w: TicketWarning, now: datetime) -> dict[str, Any]:
     }
 
 
+class Firing(NamedTuple):
+    """An active observed (or forecast) alert and the end of the window it is about: a later window closing clean
+    resolves it."""
+
+    alert: dict[str, Any]
+    window_end: datetime
+
+
 @dataclass
 class AlertmanagerSink:
     """Keeps the alerts that should be firing and posts changes (and, periodically, all of them).
@@ -69,9 +77,8 @@ class AlertmanagerSink:
     url: str
     dashboard_url: str | None = None
     resend_every: float = 60.0
-    active: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
-    ends: dict[tuple[str, str, str, str], datetime] = field(default_factory=dict)
-    """The end of the window each active observed alert is about: a later window closing clean resolves it."""
+    active: dict[tuple[str, str, str, str], Firing] = field(default_factory=dict)
+    """Firing term alerts by (contract, term, scope, severity)."""
     tickets: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """Firing ticket warnings by (contract, term, ticket id): resolved when the ticket is settled or missed."""
     pending: list[dict[str, Any]] = field(default_factory=list)
@@ -120,9 +127,8 @@ class AlertmanagerSink:
         now = datetime.now(UTC)
         for severity in SEVERITIES:
             key = (result.contract, result.term, result.scope, severity)
-            if key in self.active and self.ends[key] <= start:
-                self.pending.append({**self.active.pop(key), "endsAt": now.isoformat()})
-                del self.ends[key]
+            if key in self.active and self.active[key].window_end <= start:
+                self.pending.append({**self.active.pop(key).alert, "endsAt": now.isoformat()})
 
     def on_update(self, update: BreachUpdate) -> None:
         """Turn one lifecycle step into firing and resolved alerts."""
@@ -133,13 +139,10 @@ class AlertmanagerSink:
             key = (update.contract, update.term, update.scope, severity)
             if severity == firing:
                 alert = self._alert(update, severity, now)
-                self.active[key] = alert
-                self.ends[key] = datetime.fromisoformat(update.window_end)
+                self.active[key] = Firing(alert, datetime.fromisoformat(update.window_end))
                 self.pending.append(alert)
             elif key in self.active:  # recovered, or escalated from warning to breach (and back)
-                resolved = {**self.active.pop(key), "endsAt": now.isoformat()}
-                self.ends.pop(key, None)
-                self.pending.append(resolved)
+                self.pending.append({**self.active.pop(key).alert, "endsAt": now.isoformat()})
 
     def _alert(self, u: BreachUpdate, severity: str, now: datetime) -> dict[str, Any]:
         """The alert of a step; `startsAt` is the step's `since` but never later than now (event time may run ahead
@@ -183,7 +186,8 @@ class AlertmanagerSink:
         batch, self.pending = self.pending, []
         if (self.active or self.tickets) and now - self.last_resend >= self.resend_every:
             self.last_resend = now
-            batch += [a for a in (*self.active.values(), *self.tickets.values()) if a not in batch]
+            firing = (*(f.alert for f in self.active.values()), *self.tickets.values())
+            batch += [a for a in firing if a not in batch]
         return batch
 
     async def flush(self, client: httpx.AsyncClient | None = None) -> int:

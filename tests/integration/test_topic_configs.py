@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 
 from streams.cli.main import app
 from streams.kafka_io import topics
-from streams.kafka_io.admin import ensure_changelog, prepare_worker_topics, topic_configs, topic_problems
+from streams.kafka_io.admin import ensure_compacted, prepare_worker_topics, topic_configs, topic_problems
 from streams.kafka_io.topics import TopicLayout
 from tests.unit.test_report import PENALISED, records
 from tools.brokers import ApacheKafkaBroker
@@ -82,7 +82,7 @@ def test_every_topic_is_created_with_the_layout_and_the_configs_promised(bootstr
     layout = TopicLayout(partitions=3, dead_letter_retention_ms=3_600_000)
     assert asyncio.run(prepare_worker_topics(bootstrap, APP, layout, timeout=10)) == []
     for topic in topics.EVENT_TOPICS:  # as the source loop does: a changelog has its source's partitions
-        asyncio.run(ensure_changelog(bootstrap, topics.changelog(APP, topic), 1 if topic in topics.SINGLE_PARTITION
+        asyncio.run(ensure_compacted(bootstrap, topics.changelog(APP, topic), 1 if topic in topics.SINGLE_PARTITION
                                      else layout.partitions, layout))
     names = [*topics.EVENT_TOPICS, *topics.OUTPUTS, *CHANGELOGS]
     configs = asyncio.run(_described(bootstrap, names))

@@ -195,7 +195,8 @@ def test_unknown_queues_get_no_state_and_no_series() -> None:
              for e in (answered(at("10:02"), queue=q), AgentReady(event_id=f"a-{q}", agent_id="a", queue=q,
                                                                   occurred_at=at("10:02")))]
     result = s.on_batch(batch, stored={}, wall_now=WALL)
-    assert result.states == {} and result.sends == [] and list(s.cache) == [b"q1"]
+    assert result.writes() == [] and result.sends == []
+    assert [clock for engine in s.engines.values() for clock in engine.states] == ["calls:q1"]
     assert sample(s.metrics, "cckpi_events_unscoped_total", family="calls") == 1000
     assert series(s.metrics) - baseline <= 4  # the unscoped counter (and events by type), not one per name
     exposition = generate_latest(s.metrics.registry).decode()

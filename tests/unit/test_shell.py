@@ -7,7 +7,8 @@ import orjson
 from streams.app.shell import BatchResult, RawMessage, StreamShell
 from streams.core import Processor
 from streams.core.dedupe import SeenIds
-from streams.core.layout import SEEN, load_state, state_key
+from streams.core.layout import SEEN, STATE, load_state, state_key
+from streams.core.state import ScopeState
 from streams.kafka_io import topics
 from streams.models import encode_event
 from streams.sinks import Metrics
@@ -22,6 +23,11 @@ def msg(event: object, offset: int, key: bytes | None = None, partition: int = 0
 
 def shell() -> StreamShell:
     return StreamShell(Processor(terms()), Metrics(), idle_after=5)
+
+
+def q1(s: StreamShell) -> ScopeState:
+    """The state of queue q1 the shell holds (its engine of calls partition 0)."""
+    return s.engines[(topics.CALLS, 0)].states["calls:q1"]
 
 
 def stored(result: BatchResult) -> dict[bytes, bytes]:
@@ -56,9 +62,8 @@ def test_batch_emits_window_breach_and_dead_letters() -> None:
     assert sample(s.metrics, "cckpi_dead_letters_total", reason="wrong_key") == 1
     assert sample(s.metrics, "cckpi_answer_rate_ratio", contract="t", term="ar", scope="q1",
                   window="last_closed") == 1 / 3
-    partition, state = result.states[b"q1"]
     restored = load_state(b"calls:q1", stored(result).get)
-    assert partition == 0 and restored.windows == state.windows
+    assert restored.windows == q1(s).windows
 
 
 def test_state_is_loaded_from_the_table_when_not_cached() -> None:
@@ -80,7 +85,7 @@ def test_tick_closes_quiet_scopes_of_its_partition_only() -> None:
     result = s.on_tick((topics.CALLS, 0), table, wall_now=wall + 200)
     scopes = {orjson.loads(v)["scope"] for t, _k, v in result.sends if t == topics.KPI_WINDOWS}
     assert scopes == {"q1"}
-    assert list(result.states) == [b"q1"]
+    assert [key for key in stored(result) if key.startswith(STATE)] == [state_key(b"calls:q1")]
 
 
 def test_late_beyond_retention_goes_to_dead_letter_with_the_window() -> None:
@@ -102,7 +107,7 @@ def test_event_far_in_the_future_is_parked_not_allowed_to_close_windows() -> Non
     result = s.on_batch([msg(future, 1)], stored={}, wall_now=now)
     [(topic, _key, value)] = result.sends
     assert topic == topics.DEAD_LETTER and orjson.loads(value)["kind"] == "future_event"
-    assert s.cache[b"q1"][1].stream_time < now  # the clock did not jump
+    assert q1(s).stream_time < now  # the clock did not jump
 
 
 def test_a_bug_parks_the_message_and_the_batch_goes_on(monkeypatch: object) -> None:
@@ -122,7 +127,7 @@ def test_a_bug_parks_the_message_and_the_batch_goes_on(monkeypatch: object) -> N
     result = s.on_batch([msg(answered(at("10:01")), 0), msg(answered(at("10:02")), 1)], stored={})
     dead = [orjson.loads(v) for t, _k, v in result.sends if t == topics.DEAD_LETTER]
     assert [d["kind"] for d in dead] == ["internal_error"] and "bug" in dead[0]["reason"]
-    assert s.cache[b"q1"][1].windows  # the second message was processed
+    assert q1(s).windows  # the second message was processed
 
 
 def test_duplicates_are_recognised_by_a_new_worker_from_stored_state() -> None:
@@ -174,7 +179,7 @@ def test_ids_stored_past_the_applied_offset_were_never_applied() -> None:
     first = shell()
     events = [answered(at("10:01")), abandoned(at("10:02")), answered(at("10:03"))]
     result = first.on_batch([msg(e, i) for i, e in enumerate(events)], stored={})
-    _partition, state = result.states[b"q1"]
+    state = q1(first)
     seen_table = {key: value for key, value in stored(result).items() if key.startswith(SEEN)}
     state.applied = 0  # the state that survived the crash had applied only the first message
     state.windows.clear()
