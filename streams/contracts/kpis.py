@@ -13,7 +13,7 @@ from typing import Literal
 
 Source = Literal["calls", "tickets", "surveys", "availability"]
 Unit = Literal["ratio", "seconds", "points", "score"]
-Measure = Literal["offered", "answered", "ended", "tickets", "complaints", "measured_seconds", "surveys"]
+Measure = Literal["offered", "answered", "ended", "tickets", "complaints", "measured_seconds", "surveys", "messages"]
 """What a KPI's denominator counts (the volume its window records carry), as statements name it."""
 Level = Literal["threshold", "warning"]
 
@@ -144,6 +144,10 @@ CATALOG: dict[str, KpiSpec] = _catalog(
             unit="ratio", higher_is_better=True, options=SOLVED_OPTIONS, required=WITHIN, min_window_seconds=3600,
             measure="tickets", definition="tickets never longer than `within` without an update while open (creation "
             "to first update, update to update, last update to solution) / tickets created"),
+    KpiSpec(name="next_reply_within", title_zh="后续回复及时率", title_en="Next reply in time", source="tickets",
+            unit="ratio", higher_is_better=True, options=TICKET_OPTIONS, required=WITHIN, min_window_seconds=3600,
+            measure="messages", definition="customer messages (`ticket.customer_replied`; the oldest unanswered "
+            "one) answered by an agent reply within `within` / customer messages"),
     KpiSpec(name="availability", title_zh="服务可用性", title_en="Availability", source="availability",
             unit="ratio", higher_is_better=True, options=frozenset({"services", "aggregate"}), min_window_seconds=3600,
             measure="measured_seconds", definition="up seconds / measured seconds (exclusions left out) of the "

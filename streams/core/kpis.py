@@ -76,6 +76,9 @@ class KpiKind:
     `out_of_scale`, and `contribute` leaves it out); None: the KPI has no scale to check."""
     restarts: frozenset[str] = frozenset()
     """Ticket KPIs judging the gap between updates: events that end a gap (in time) and start the next."""
+    starts: frozenset[str] = frozenset()
+    """Ticket KPIs judging each customer message: events that start a clock (none at creation), which `events`
+    (the agent's next reply) stop."""
 
     @property
     def name(self) -> str:
@@ -264,6 +267,7 @@ KPIS: dict[str, KpiKind] = _registry((
     KpiKind(CATALOG["complaints_closed_within"], None, frozenset({"ticket.closed"})),
     KpiKind(CATALOG["updated_every"], None, frozenset({"ticket.resolved", "ticket.closed"}),
             restarts=frozenset({"ticket.first_response", "ticket.updated"})),
+    KpiKind(CATALOG["next_reply_within"], None, _RESPONDED, starts=frozenset({"ticket.customer_replied"})),
     KpiKind(CATALOG["availability"], None, frozenset({"service.down", "service.up", "service.probe"})),  # core.services
     KpiKind(CATALOG["csat_average"], _csat, _SURVEY, out_of_scale=survey_out_of_scale),
     KpiKind(CATALOG["share_satisfied"], _share_satisfied, _SURVEY, out_of_scale=survey_out_of_scale),

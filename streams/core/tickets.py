@@ -29,6 +29,12 @@ ticket raises the shares passed before it at once); settling a warned clock adds
 
 Periodic updates (`KpiKind.restarts`): an update in time ends the clock's gap and starts the next from the update
 (`Clock.start`) with the whole limit and no share raised; the first gap to run out misses the ticket.
+
+Next replies (`KpiKind.starts`): no clock at creation; a customer message (`ticket.customer_replied`) on an answered
+clock starts a new one, counted in the window of the message, which the next agent reply (`KpiKind.events`) settles;
+messages while one is unanswered (running, or missed by its deadline) start none. Between messages the settled
+clock is kept (`solved`: answered) while the ticket is open, until its window's retention once solved (a reopen
+keeps it again), and dropped at `ticket.closed`.
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ class Clock:
     """The outcome its window holds: 1.0 met, 0.0 missed (None until first settled)."""
     open: bool = True
     solved: bool = False
-    """Settled and the ticket solved since: a reopen resumes (or restarts) it."""
+    """Settled and the ticket solved since: a reopen resumes (or restarts) it. A next-reply clock: its message
+    answered, so the next customer message starts a new clock."""
     forget: float = math.inf
     """Settled: when its window can no longer be revised, so the clock is dropped."""
     warned: int = 0
@@ -238,6 +245,8 @@ class TicketTracker:
         self.by_key = {t.key: t for t in self.terms}
         self.reopens = frozenset(t.key for t in self.terms if t.kind.events <= SOLUTIONS)
         """Terms whose clock stops at a solution: the ones a reopen concerns."""
+        self.per_message = frozenset(t.key for t in self.terms if t.kind.starts)
+        """Next-reply terms: a clock per customer message, none at creation."""
 
     def on_event(self, book: TicketBook, event: TicketEvent) -> list[Contribution]:
         """Contributions of one ticket event; raises CalendarUnknownDay before changing the book."""
@@ -265,6 +274,8 @@ class TicketTracker:
                 out += self._restart(book, event.ticket_id, ticket, term, clock, at, event.type)
             elif clock.open and changes:
                 out += self._follow(book, event.ticket_id, ticket, term, clock, at, event.type)
+            elif key in self.per_message and not clock.open:
+                out += self._between(book, event.ticket_id, ticket, term, clock, at, event.type)
             elif event.type == "ticket.reopened" and clock.solved:
                 out += self._reopen(book, event.ticket_id, ticket, term, clock, at)
             elif event.type in term.kind.events:
@@ -278,16 +289,18 @@ class TicketTracker:
         if event.ticket_id in book.tickets:
             return []
         matched = [t for t in self.terms if _matches(t, event)]
+        timed = [t for t in matched if t.key not in self.per_message]
         # no clock outside the contract's effective period: its announcement is reported (and dropped) upstream
         clocks = {t.key: Clock(at, deadline(t, at, limit_of(t, event.priority)), at)
-                  for t in matched if t.in_effect(at)}
-        if clocks:
-            book.tickets[event.ticket_id] = OpenTicket(clocks, event.priority)
+                  for t in timed if t.in_effect(at)}
+        waiting = {t.key: Clock(at, None, None, open=False, solved=True) for t in matched if t.key in self.per_message}
+        if clocks or waiting:  # a next-reply term waits for the first customer message
+            book.tickets[event.ticket_id] = OpenTicket({**clocks, **waiting}, event.priority)
             book.dirty.add(event.ticket_id)
         for key, clock in clocks.items():
             self._warn(book, event.ticket_id, self.by_key[key], clock, event.priority, at)
             book.schedule(event.ticket_id, key, clock)
-        return [Contribution(t, at, 0.0, 0.0, +1) for t in matched]
+        return [Contribution(t, at, 0.0, 0.0, +1) for t in timed]
 
     def _follow(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
                 at: float, by: str) -> list[Contribution]:
@@ -331,13 +344,7 @@ class TicketTracker:
         """A solved clock after a reopen: a new cycle, or the same clock running again (see the module doc)."""
         clock.solved = False
         if term.term.on_reopen == "new_cycle":
-            if not term.in_effect(at):
-                return []
-            fresh = ticket.clocks[term.key] = Clock(at, None, at)
-            fresh.due = due_of(term, fresh, ticket.priority)
-            self._warn(book, ticket_id, term, fresh, ticket.priority, at)
-            book.schedule(ticket_id, term.key, fresh)
-            return [Contribution(term, at, 0.0, 0.0, +1)]
+            return self._cycle(book, ticket_id, ticket, term, at)
         if clock.counted != 1.0:  # missed stays missed
             return []
         clock.open = True
@@ -347,6 +354,45 @@ class TicketTracker:
         self._warn(book, ticket_id, term, clock, ticket.priority, at)
         book.schedule(ticket_id, term.key, clock)
         return [Contribution(term, clock.created, 0.0, 0.0, +1)]
+
+    def _cycle(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm,
+               at: float) -> list[Contribution]:
+        """A new clock with the whole limit from `at` (paused if the ticket is held), counted in the window of `at`;
+        none outside the contract's effective period."""
+        if not term.in_effect(at):
+            return []
+        fresh = ticket.clocks[term.key] = Clock(at, None, None if _held(term, ticket) else at)
+        fresh.due = due_of(term, fresh, ticket.priority)
+        self._warn(book, ticket_id, term, fresh, ticket.priority, at)
+        book.schedule(ticket_id, term.key, fresh)
+        book.dirty.add(ticket_id)
+        return [Contribution(term, at, 0.0, 0.0, +1)]
+
+    def _between(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
+                 at: float, by: str) -> list[Contribution]:
+        """A next-reply term between clocks: a customer message after an answer starts a new clock, other events
+        note an answer or the ticket's solution, reopen or close (`_rest`)."""
+        if by not in term.kind.starts:
+            self._rest(book, ticket_id, term, clock, at, by)
+            return []
+        out = self._cycle(book, ticket_id, ticket, term, at) if clock.solved else []
+        if out:  # a solved ticket's new clock is still forgotten when the solution's window is
+            ticket.clocks[term.key].forget = clock.forget
+        return out
+
+    def _rest(self, book: TicketBook, ticket_id: str, term: CompiledTerm, clock: Clock, at: float, by: str) -> None:
+        """A settled next-reply clock after `by`: answered by an agent reply; kept while the ticket is open, until
+        its window's retention once solved, dropped when it is closed."""
+        if by == "ticket.closed":
+            del book.tickets[ticket_id].clocks[term.key]
+            return
+        clock.solved = clock.solved or by in term.kind.events
+        if by in SOLUTIONS:
+            _, end = term.window.bounds(at)
+            clock.forget = end + term.grace + term.retention
+        elif by == "ticket.reopened":
+            clock.forget = math.inf
+        book.queue(clock.forget, ticket_id, term.key)  # none while kept without end (infinite)
 
     def _settle(self, book: TicketBook, ticket_id: str, term: CompiledTerm, clock: Clock, at: float, by: str,
                 met: bool | None = None) -> Contribution:
@@ -367,7 +413,10 @@ class TicketTracker:
         clock.stop(at)
         clock.open, clock.due, clock.counted, clock.solved, clock.warn = False, None, outcome, by in SOLUTIONS, None
         book.dirty.add(ticket_id)
-        if term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met):
+        if term.key in self.per_message:
+            clock.solved = False  # answered only by an agent reply (`_rest`), not by the deadline
+            self._rest(book, ticket_id, term, clock, at, by)
+        elif term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met):
             _, end = term.window.bounds(clock.created)
             clock.forget = end + term.grace + term.retention
             book.schedule(ticket_id, term.key, clock)

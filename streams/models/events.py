@@ -324,9 +324,16 @@ class TicketResumed(TicketEventBase):
     type: Literal["ticket.resumed"] = "ticket.resumed"
 
 
+class TicketCustomerReplied(TicketEventBase):
+    """The customer wrote on the ticket (a public end-user comment, a caller's additional comment): a next-reply
+    term starts a clock at the oldest message not yet answered, which the next agent reply stops."""
+
+    type: Literal["ticket.customer_replied"] = "ticket.customer_replied"
+
+
 TicketEvent = Annotated[
     TicketCreated | TicketFirstResponse | TicketUpdated | TicketResolved | TicketReopened | TicketClosed
-    | TicketStatusChanged | TicketPaused | TicketResumed,
+    | TicketStatusChanged | TicketPaused | TicketResumed | TicketCustomerReplied,
     Field(discriminator="type"),
 ]
 """Any ticket event, told apart by its `type`."""
@@ -378,7 +385,7 @@ Event = Annotated[
     CallOffered | CallAnswered | CallAbandoned | CallEnded | AgentLoggedIn | AgentReady | AgentNotReady
     | AgentLoggedOut | TicketCreated | TicketFirstResponse | TicketUpdated
     | TicketResolved | TicketReopened | TicketClosed | TicketStatusChanged | TicketPaused | TicketResumed
-    | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
+    | TicketCustomerReplied | SurveySubmitted | ServiceDown | ServiceUp | ServiceProbe,
     Field(discriminator="type"),
 ]
 """Any event cckpi consumes, told apart by its `type`."""
@@ -388,6 +395,6 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     for model in (CallOffered, CallAnswered, CallAbandoned, CallEnded, AgentLoggedIn, AgentReady, AgentNotReady,
                   AgentLoggedOut, TicketCreated, TicketFirstResponse,
                   TicketUpdated, TicketResolved, TicketReopened, TicketClosed, TicketStatusChanged, TicketPaused,
-                  TicketResumed, SurveySubmitted, ServiceDown, ServiceUp, ServiceProbe)
+                  TicketResumed, TicketCustomerReplied, SurveySubmitted, ServiceDown, ServiceUp, ServiceProbe)
 }
 

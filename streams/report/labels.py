@@ -115,6 +115,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "answered": ("接通", "answered"),
     "ended": ("结束通话", "ended calls"),
     "complaints": ("投诉工单", "complaints"),
+    "messages": ("客户消息", "customer messages"),
     "measured_seconds": ("监测秒数", "measured seconds"),
     "chart_threshold": ("达标线", "threshold"),
     "exclusions": ("不计入可用性的时段", "Periods excluded from availability"),

@@ -57,7 +57,7 @@ def test_schema_events_writes_versioned_files(tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "v1").iterdir())
     assert {"call.abandoned.json", "call.answered.json", "call.ended.json", "call.offered.json",
             "ticket.created.json", "survey.submitted.json", "service.probe.json"} <= set(files)
-    assert len(files) == 21
+    assert len(files) == 22
 
 
 def test_every_command_has_help_with_examples() -> None:

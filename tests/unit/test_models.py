@@ -49,7 +49,7 @@ def test_schemas_are_versioned_and_describe_required_fields() -> None:
     schemas = event_schemas()
     assert {"call.offered", "call.answered", "call.abandoned", "call.ended", "ticket.created", "ticket.first_response",
             "ticket.updated", "ticket.resolved", "ticket.reopened", "ticket.closed", "ticket.status_changed",
-            "ticket.paused", "ticket.resumed", "survey.submitted",
+            "ticket.paused", "ticket.resumed", "ticket.customer_replied", "survey.submitted",
             "service.down", "service.up", "service.probe", "agent.logged_in", "agent.ready", "agent.not_ready",
             "agent.logged_out"} == set(schemas)
     answered_schema = schemas["call.answered"]

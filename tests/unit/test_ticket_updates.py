@@ -102,12 +102,9 @@ def test_updated_every_needs_its_gap() -> None:
         parse_contract(UPDATES.replace("within: {hours: 4}, threshold", "threshold"))
 
 
-def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
-    terms = index()
-    mixed = [*updated_regularly("m", True), *updated_regularly("x", False),
-             ev(TicketCreated, t("11-02", "10:00"), "c", category="complaint"),
-             ev(TicketUpdated, t("11-02", "13:00"), "c")]
-    events = [*sorted(mixed, key=lambda e: e.occurred_at), later()]
+def stream_and_batch(terms: TermIndex, events: list, half: int) -> tuple[list[bytes], list[bytes]]:
+    """The ticket windows, misses and warnings of the stream shell (a new worker taking over after `half` messages)
+    and of `compute`, comparable (sorted, as published)."""
     batch = compute(events, terms)
     expected = sorted(orjson.dumps(o.to_dict() if isinstance(o, WindowResult) else o.to_breach(),
                                    option=orjson.OPT_SORT_KEYS) for o in batch
@@ -115,10 +112,18 @@ def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
                       or (isinstance(o, WindowResult) and o.closed_by != "end_of_input"))
     msgs = [RawMessage(b"k", encode_event(e), topics.TICKETS, 0, i) for i, e in enumerate(events)]
     table: dict[bytes, bytes] = {}
-    half = 5  # between m's and x's updates of Sat 10-10 12:30
     out = run(shell_of(terms), table, msgs[:half]) + run(shell_of(terms), table, msgs[half:])  # a new worker
     got = sorted(orjson.dumps({k: v for k, v in r.items() if k != "out"}, option=orjson.OPT_SORT_KEYS) for r in out
                  if r["out"] in (topics.KPI_WINDOWS, topics.BREACHES) and r.get("kind", "ticket") == "ticket")
+    return got, expected
+
+
+def test_stream_shell_equals_batch_even_when_restarted_mid_way() -> None:
+    mixed = [*updated_regularly("m", True), *updated_regularly("x", False),
+             ev(TicketCreated, t("11-02", "10:00"), "c", category="complaint"),
+             ev(TicketUpdated, t("11-02", "13:00"), "c")]
+    events = [*sorted(mixed, key=lambda e: e.occurred_at), later()]
+    got, expected = stream_and_batch(index(), events, 5)  # between m's and x's updates of Sat 10-10 12:30
     assert got == expected
     windows = [orjson.loads(r) for r in got if b'"numerator"' in r]
     assert sorted((w["term"], w["window_start"][:10], w["numerator"], w["denominator"]) for w in windows) == [
