@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,6 +69,9 @@ def ledger_command(
     publish_to: Annotated[str | None, typer.Option(
         help="Also publish the escalations reached to `cckpi.escalations` on this broker (idempotent keys).")] = None,
     kafka_security: KafkaSecurity = PLAINTEXT,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Count the days of delay of tickets still open up to this instant (ISO 8601 with an offset, "
+        "e.g. 2026-11-15T12:00:00+08:00) instead of the period's end.")] = None,
 ) -> None:
     """Show the penalty ledger of a period: each final breach once (its latest revision decides), the money per
     contract and currency, and the escalation rights reached (e.g. 3 breaches in a quarter: termination).
@@ -80,19 +84,35 @@ def ledger_command(
     - `cckpi ledger -c contracts/examples/helpdesk-sla.yaml --period 2026-10 --broker 127.0.0.1:9092`
     - `cckpi ledger -c contracts/examples/anonymous-bank.yaml --period 1999-03 --source anonymous-bank data/*.txt`
     - `cckpi ledger -c contracts/examples/demo.yaml --period 2026-Q4 --breaches breaches.jsonl --format csv`
+    - `cckpi ledger -c contracts/examples/helpdesk-sla.yaml --period 2026-11 --breaches breaches.jsonl --as-of
+      2026-11-15T12:00:00+08:00` (tickets still open count their days of delay up to then)
     """
     if not from_command_line(ctx, "broker") and any(given is not None for given in (breaches, events, source)):
         broker = None  # a source on the command line wins over CCKPI_BROKER
     if sum(given is not None for given in (broker, breaches, events, source)) != 1:
         raise UserError("give exactly one of --broker URL, --breaches FILE, --events FILE or --source NAME FILE...")
     contracts = contracts_or_exit(contract)
+    until = _instant(as_of)
     broker = broker and bootstrap_servers(broker, kafka_security)
     records, windows = _breaches(contracts, period, broker, breaches, events, source, files, timezone)
-    view = ledger_of_period(build_ledger(records, contracts, windows), period)
+    view = ledger_of_period(build_ledger(records, contracts, windows, period, until), period)
     if publish_to is not None:
         publish_records(bootstrap_servers(publish_to, kafka_security), topics.ESCALATIONS,
                         escalation_messages(view.escalations))
     {Format.json: _print_json, Format.csv: _print_csv, Format.table: _print_table}[format](view)
+
+
+def _instant(text: str | None) -> datetime | None:
+    """`--as-of` as an aware instant; a UserError for anything else."""
+    if text is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise UserError(f"--as-of {text!r} needs an offset (e.g. +08:00)")
+    return instant
 
 
 def _breaches(contracts: list[Contract], period: str, broker: str | None, breaches: Path | None,

@@ -12,6 +12,7 @@ from streams.cli.compute import compute_command
 from streams.cli.demo import demo
 from streams.cli.errors import CckpiGroup
 from streams.cli.ledger import ledger_command
+from streams.cli.ledger_exporter import ledger_exporter_command
 from streams.cli.replay import replay_command
 from streams.cli.report import report_command
 from streams.cli.simulate import simulate_command
@@ -59,6 +60,7 @@ app.command("compute")(compute_command)
 app.command("demo")(demo)
 app.command("replay")(replay_command)
 app.command("ledger")(ledger_command)
+app.command("ledger-exporter")(ledger_exporter_command)
 app.command("report")(report_command)
 
 

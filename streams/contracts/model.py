@@ -228,13 +228,16 @@ class Penalty(_Strict):
     currency: Currency = "CNY"
     per: PenaltyPer = Field(
         default="breach", description="breach: each breached window; missed_item: each ticket past its deadline; "
-        "shortfall_unit: each `unit` the window's value misses the threshold by; day_late: each started day a "
-        "ticket is past its deadline.")
+        "shortfall_unit: each `unit` the window's value misses the threshold by; day_late: each started day from "
+        "a ticket's deadline to its solution (or, still open, to the period's end).")
     unit: Decimal | None = Field(
         default=None, gt=0, description="shortfall_unit: one unit in the KPI's value (0.01: a percentage point of a "
         "ratio; 1: a second or a point).")
     rounding: Literal["ceil", "floor", "exact"] = Field(
         default="ceil", description="shortfall_unit: how the shortfall in units is rounded (exact: not at all).")
+    max_days: int = Field(
+        default=90, ge=1, description="day_late: the most days counted per ticket (working days for a limit in "
+        "working time, else 24-hour days); a ticket is followed this long past its deadline, then forgotten.")
     cap: Cap | None = Field(default=None, description="The most this term books per period.")
     cure: Cure | None = Field(default=None, description="A rectification period before a breach is booked.")
     _rate: Decimal | None = PrivateAttr(default=None)
@@ -245,6 +248,12 @@ class Penalty(_Strict):
         if (self.amount is None) == (self.percent_of_fee is None):
             raise ValueError("give exactly one of amount or percent_of_fee")
         self._rate = self.amount
+        return self
+
+    @model_validator(mode="after")
+    def _days_per_day_late(self) -> Penalty:
+        if "max_days" in self.model_fields_set and self.per != "day_late":
+            raise ValueError("max_days counts days of delay: only with per: day_late")
         return self
 
     @property

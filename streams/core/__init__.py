@@ -11,6 +11,7 @@ from streams.core.records import (
     QueueForecast,
     TermForecast,
     TicketMissed,
+    TicketSolvedLate,
     TicketWarning,
     WindowResult,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "TermForecast",
     "TermIndex",
     "TicketMissed",
+    "TicketSolvedLate",
     "TicketWarning",
     "WindowAgg",
     "WindowResult",

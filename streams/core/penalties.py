@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from streams.calendar import BusinessCalendar
 from streams.contracts.kpis import CATALOG
 from streams.contracts.model import Cap, Fee, Penalty, Term, fee_named
 
@@ -25,9 +26,10 @@ MINOR_UNITS = {"BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW"
                "PYG": 0, "TND": 3, "UGX": 0, "VND": 0}
 """ISO 4217 minor units that are not 2 (every other currency has cents)."""
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+FIRST_INSTANT = timedelta(microseconds=1)
+"""The working time that makes a working day of delay begun: its first microsecond."""
 TICKET_FORMS = ("missed_item", "day_late")
 """Penalty forms priced per missed ticket (`kind: ticket` breach records), not per breached window."""
-DAY_SECONDS = 86400
 
 
 class Money(NamedTuple):
@@ -93,21 +95,52 @@ def price_window(term: Term | None, value: float | None) -> Priced | None:
     return _priced(penalty, Decimal(1), "breach")
 
 
-def days_late(deadline: str, settled_at: str) -> Decimal:
-    """Started days from the deadline to when the ticket was settled, at least 1 (a ticket missed at its deadline
-    and not settled since counts its first day)."""
-    late = (datetime.fromisoformat(settled_at) - datetime.fromisoformat(deadline)).total_seconds()
-    return Decimal(max(1, -int(-late // DAY_SECONDS)))
+def in_working_days(term: Term) -> bool:
+    """True when a term's days of delay are working days: its limit (`within`) is in working time; else they are
+    24-hour days."""
+    return term.within is not None and term.within.uses_working_time
 
 
-def price_ticket(term: Term | None, record: dict[str, Any]) -> Priced | None:
-    """The uncapped price of one missed ticket (a `kind: ticket` breach record) of a term priced per missed item or
-    per day of delay; None otherwise."""
+def late_calendar(term: Term, calendar: BusinessCalendar | None) -> BusinessCalendar | None:
+    """The calendar a term's days of delay are counted on: the contract's for working days, None for 24-hour days."""
+    return calendar if in_working_days(term) else None
+
+
+def late_day_end(deadline: datetime, k: int, calendar: BusinessCalendar | None) -> datetime:
+    """The end of the k-th day of delay: k working days after the deadline on `calendar`, else k x 24 hours."""
+    return calendar.add_working_days(deadline, k) if calendar is not None else deadline + timedelta(days=k)
+
+
+def late_day_starts(deadline: datetime, until: datetime, most: int,
+                    calendar: BusinessCalendar | None) -> list[datetime]:
+    """When each started day of delay from `deadline` up to `until` (the solution, or the as-of instant) begins:
+    day k spans the (k-1)-th to the k-th `late_day_end` and begins at its start, a working day at its first working
+    instant (a Saturday solution starts no working day); at least the first day, at most `most` days."""
+    starts: list[datetime] = []
+    while len(starts) < most:
+        start = late_day_end(deadline, len(starts), calendar)
+        begins = start if calendar is None else calendar.add_working_time(start, FIRST_INSTANT)
+        if starts and begins >= until:
+            break
+        starts.append(begins)
+    return starts
+
+
+def days_late(deadline: str, settled_at: str, most: int = 90, calendar: BusinessCalendar | None = None) -> Decimal:
+    """Started days from the deadline to when the ticket was solved, at least 1, at most `most`."""
+    return Decimal(len(late_day_starts(datetime.fromisoformat(deadline), datetime.fromisoformat(settled_at), most,
+                                       calendar)))
+
+
+def price_ticket(term: Term | None, days: int = 1, note: str = "") -> Priced | None:
+    """The uncapped price of one missed ticket (a `kind: ticket` breach record) of a term priced per missed item,
+    or of `days` days of its delay for a term priced per day late (`note` says which days); None otherwise."""
     penalty = None if term is None else term.penalty
     if penalty is None or penalty.per not in TICKET_FORMS:
         return None
     if penalty.per == "day_late":
-        return _priced(penalty, days_late(record["deadline"], record["settled_at"]), "day(s) late")
+        unit = "working day(s)" if term is not None and in_working_days(term) else "day(s)"
+        return _priced(penalty, Decimal(days), f"{unit} late{note}")
     return _priced(penalty, Decimal(1), "missed item")
 
 
@@ -118,6 +151,8 @@ def describe_penalty(penalty: Penalty) -> str:
     """The penalty as one line of text: its rate, what it is per, its cap and its cure period."""
     rate = _base_text(penalty.amount, penalty.percent_of_fee, penalty.fee, penalty.currency)
     per = _PER_TEXT.get(penalty.per) or f"per {penalty.unit} short of the level ({penalty.rounding})"
+    if penalty.per == "day_late":
+        per += f" (at most {penalty.max_days} days a ticket)"
     parts = [f"{rate} {per}"]
     if penalty.cap is not None:
         parts.append("cap " + describe_cap(penalty.cap, penalty.currency))

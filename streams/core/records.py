@@ -182,6 +182,37 @@ class TicketWarning:
                 "status": self.state, "severity": "warning" if self.state == "warning" else "none", **_fields(self)}
 
 
+@dataclass(frozen=True)
+class TicketSolvedLate:
+    """A ticket that missed its deadline without being solved, solved since: the end of its delay, which a term
+    priced per day late (`per: day_late`) counts up to (published on `cckpi.breaches` beside the miss)."""
+
+    contract: str
+    term: str
+    kpi: str
+    ticket_id: str
+    created_at: str
+    deadline: str
+    solved_at: str
+    solved_by: str
+    """The event type that solved it (a stop event of the term's KPI)."""
+
+    @property
+    def key(self) -> str:
+        """Stable id: the missed ticket's breach id + `/solved`."""
+        return f"{self.contract}/{self.term}/ticket/{self.ticket_id}/solved"
+
+    def to_breach(self) -> dict[str, Any]:
+        """The `cckpi.breaches` record of the late solution (severity none: nothing to alert)."""
+        return {"breach_id": self.key, "schema_version": BREACH_SCHEMA_VERSION, "kind": "ticket",
+                "status": "solved_late", "severity": "none", **_fields(self)}
+
+
+def is_late_solution(record: Mapping[str, Any]) -> bool:
+    """True for the `cckpi.breaches` record of a missed ticket solved after its miss (`TicketSolvedLate`)."""
+    return record.get("kind") == "ticket" and record.get("status") == "solved_late"
+
+
 def is_ticket_miss(record: Mapping[str, Any]) -> bool:
     """True for the `cckpi.breaches` record of a missed ticket (not a ticket warning, nor a window step)."""
     return record.get("kind") == "ticket" and record.get("status", "breached") == "breached"
@@ -301,4 +332,4 @@ class QueueForecast:
 
 
 Output = (WindowResult | LateContribution | DuplicateEvent | TicketMissed | TicketWarning | BreachUpdate
-          | QueueForecast | OutsideContract | RejectedEvent | ConflictingDuplicate | UnscopedEvent)
+          | TicketSolvedLate | QueueForecast | OutsideContract | RejectedEvent | ConflictingDuplicate | UnscopedEvent)

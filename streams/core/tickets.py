@@ -35,6 +35,10 @@ clock starts a new one, counted in the window of the message, which the next age
 messages while one is unanswered (running, or missed by its deadline) start none. Between messages the settled
 clock is kept (`solved`: answered) while the ticket is open, until its window's retention once solved (a reopen
 keeps it again), and dropped at `ticket.closed`.
+
+Delays (`penalty: {per: day_late}`): a clock missed before its ticket was solved is kept (`Clock.late`) until the
+term's stop event solves the ticket, which publishes a `TicketSolvedLate` (the end of the delay the ledger prices),
+or until the end of its `max_days`-th day of delay, when it is forgotten unsolved: the state stays bounded.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ from typing import Any
 import orjson
 
 from streams.contracts.model import Within
-from streams.core.records import TicketMissed, TicketWarning
+from streams.core.penalties import late_calendar, late_day_end
+from streams.core.records import TicketMissed, TicketSolvedLate, TicketWarning
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.models.events import TicketCreated, TicketEvent, TicketPaused, TicketResumed, TicketStatusChanged
 
@@ -82,6 +87,9 @@ class Clock:
     """When the next share is passed (None: none left, or paused)."""
     start: float | None = None
     """Where the allowed time is counted from: the last update of a periodic-update clock (None: `created`)."""
+    late: float | None = None
+    """The deadline it missed unsolved, on a term priced per day late: followed until solved (`TicketSolvedLate`),
+    or forgotten at `forget` (the term's `max_days` past the deadline)."""
 
     def stop(self, at: float) -> None:
         """End the running stretch at `at` (paused or settled)."""
@@ -93,19 +101,19 @@ class Clock:
         """Compact stored form (see `from_json`)."""
         forget = None if math.isinf(self.forget) else self.forget
         return [self.created, self.due, self.since, self.runs, self.counted, self.open, self.solved, forget,
-                self.warned, self.warn, self.start]
+                self.warned, self.warn, self.start, self.late]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Clock:
         """A stored clock; `[created, due]` is the form before pauses and reopens (a clock running since creation),
-        eight fields the form before warnings and updates."""
+        eight fields the form before warnings and updates, eleven the form before delays were followed."""
         if len(raw) == 2:
             created, due = raw
             return cls(created, due, created)
-        created, due, since, runs, counted, is_open, solved, forget, warned, warn, start = (
-            raw if len(raw) == 11 else [*raw, 0, None, None])
+        created, due, since, runs, counted, is_open, solved, forget, warned, warn, start, late = (
+            raw if len(raw) == 12 else [*raw, None] if len(raw) == 11 else [*raw, 0, None, None, None])
         return cls(created, due, since, [(s, e) for s, e in runs], counted, is_open, solved,
-                   math.inf if forget is None else forget, warned, warn, start)
+                   math.inf if forget is None else forget, warned, warn, start, late)
 
 
 @dataclass
@@ -128,7 +136,7 @@ class TicketBook:
     deadlines: list[tuple[float, str, str]] = field(default_factory=list)  # (deadline or forget, ticket id, term key)
     unknown: int = 0  # events for tickets never seen created (or already settled)
     dirty: set[str] = field(default_factory=set)  # tickets changed since last persisted
-    missed: list[TicketMissed | TicketWarning] = field(default_factory=list)
+    missed: list[TicketMissed | TicketWarning | TicketSolvedLate] = field(default_factory=list)
 
     def ticket_bytes(self, ticket_id: str) -> bytes | None:
         """Serialized ticket; None once settled (delete it from storage)."""
@@ -279,7 +287,7 @@ class TicketTracker:
             elif event.type == "ticket.reopened" and clock.solved:
                 out += self._reopen(book, event.ticket_id, ticket, term, clock, at)
             elif event.type in term.kind.events:
-                clock.solved = True  # solved after its deadline passed: a new cycle may follow a reopen
+                self._solved_after(book, event.ticket_id, ticket, term, clock, at, event.type)
         if not ticket.clocks:
             del book.tickets[event.ticket_id]
         return out
@@ -405,9 +413,10 @@ class TicketTracker:
         outcome = 1.0 if met else 0.0
         c = Contribution(term, clock.created, outcome - (clock.counted or 0.0),
                          0.0 if clock.counted is not None else 1.0, -1)
+        due = clock.due
         if not met:
-            assert clock.due is not None
-            book.missed.append(_missed(term, ticket_id, clock.created, clock.due, at, by))
+            assert due is not None
+            book.missed.append(_missed(term, ticket_id, clock.created, due, at, by))
         if clock.warned:
             book.missed.append(_warning(term, ticket_id, clock, ticket.priority, at, by))
         clock.stop(at)
@@ -416,13 +425,36 @@ class TicketTracker:
         if term.key in self.per_message:
             clock.solved = False  # answered only by an agent reply (`_rest`), not by the deadline
             self._rest(book, ticket_id, term, clock, at, by)
-        elif term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met):
+            return c
+        kept = self._kept(term, met)
+        if kept:
             _, end = term.window.bounds(clock.created)
             clock.forget = end + term.grace + term.retention
+        if not met and due is not None and by not in term.kind.events and _per_day_late(term):
+            clock.late, horizon = due, _horizon(term, due)
+            clock.forget = max(clock.forget, horizon) if kept else horizon
+        if kept or clock.late is not None:
             book.schedule(ticket_id, term.key, clock)
         else:
             del ticket.clocks[term.key]
         return c
+
+    def _kept(self, term: CompiledTerm, met: bool) -> bool:
+        """Whether a settled clock is kept for a reopen: a clock stopping at a solution, met or counting anew."""
+        return term.key in self.reopens and (term.term.on_reopen == "new_cycle" or met)
+
+    def _solved_after(self, book: TicketBook, ticket_id: str, ticket: OpenTicket, term: CompiledTerm, clock: Clock,
+                      at: float, by: str) -> None:
+        """A solution of a settled clock: a new cycle may follow a reopen; a delay followed since the miss ends
+        (its `TicketSolvedLate`), and the clock is dropped unless kept for a reopen."""
+        clock.solved = True
+        if clock.late is not None:
+            iso = term.window.iso
+            book.missed.append(TicketSolvedLate(term.contract, term.term.id, term.term.kpi, ticket_id,
+                                                iso(clock.created), iso(clock.late), iso(at), by))
+            clock.late = None
+            if not self._kept(term, False):
+                del ticket.clocks[term.key]
 
     def _warn(self, book: TicketBook, ticket_id: str, term: CompiledTerm, clock: Clock, priority: str | None,
               at: float) -> None:
@@ -466,6 +498,18 @@ class TicketTracker:
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out
+
+
+def _per_day_late(term: CompiledTerm) -> bool:
+    """True for a term priced per day of delay: its missed tickets are followed until solved."""
+    return term.term.penalty is not None and term.term.penalty.per == "day_late"
+
+
+def _horizon(term: CompiledTerm, deadline: float) -> float:
+    """When a missed ticket stops being followed: the end of the term's `max_days`-th day of delay."""
+    assert term.term.penalty is not None
+    return late_day_end(datetime.fromtimestamp(deadline, UTC), term.term.penalty.max_days,
+                        late_calendar(term.term, term.calendar)).timestamp()
 
 
 def _missed(term: CompiledTerm, ticket_id: str, created: float, due: float, settled: float, by: str) -> TicketMissed:

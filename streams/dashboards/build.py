@@ -328,20 +328,17 @@ def contract_attainment(used: dict[str, list[Use]]) -> Json:
 
 
 def penalties(used: dict[str, list[Use]]) -> Json | None:
-    """Money booked in the time range: breaches of each term times its penalty from the contract file (the
-    `cckpi ledger` command is the statement of record; revisions to met are subtracted there, not here)."""
-    priced = sorted({(c.id, t.id, t.penalty.rate, t.penalty.currency, CATALOG[t.kpi].source == "calls")
-                     for uses in used.values() for c, t in uses
-                     if t.penalty is not None and t.penalty.per == "breach" and t.penalty.rate is not None})
-    if not priced:
+    """Money booked per settlement month after caps and cures, as `cckpi ledger-exporter` settles every breach
+    (`cckpi_penalties_booked`); only for dashboards whose contracts price a term."""
+    if not any(t.penalty is not None for uses in used.values() for _, t in uses):
         return None
-    targets = [target(f'round(sum(increase(cckpi_breaches_total{{contract="{c}", term="{t}"'
-                      f'{", " + SCOPE if per_queue else ""}}}[$__range]))) * {amount}', f"{t} ({currency})",
-                      ref=chr(ord("A") + i % 26) * (1 + i // 26))  # ticket terms have the scope `all`
-               for i, (c, t, amount, currency, per_queue) in enumerate(priced)]
-    return bargauge("违约金 Penalties", targets, unit="none", decimals=0, thresholds=steps((GREEN, None), (RED, 1)),
-                    description="Breached windows in the time range times each term's penalty per breach, from the "
-                    "contract files. The ledger (`cckpi ledger`) is the statement of record.")
+    booked = target(f"sum by (period, currency) (cckpi_penalties_booked{{{CONTRACT}}})", "{{period}} ({{currency}})")
+    return bargauge("违约金 Penalties booked", [booked], unit="none", decimals=2,
+                    thresholds=steps((GREEN, None), (RED, 0.01)),
+                    description="Money the ledger books in each settlement month after caps and cures, as `cckpi "
+                    "ledger` and the statements (from `cckpi ledger-exporter`, which settles every breach on "
+                    "cckpi.breaches; a worker's `cckpi_penalties_priced` is before caps and cures).\n\n"
+                    + penalties_text(used))
 
 
 def tickets_past_deadline() -> Json:

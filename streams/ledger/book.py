@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from streams.calendar import BusinessCalendar
 from streams.contracts.model import Contract, RollingSpan, Term
 from streams.core.escalation import reached as escalations_reached
-from streams.core.penalties import Escalation, Money, final_breaches, price_ticket, price_window
-from streams.core.records import is_ticket_miss
+from streams.core.kpis import KPIS
+from streams.core.penalties import (
+    Escalation,
+    Money,
+    Priced,
+    final_breaches,
+    late_calendar,
+    late_day_starts,
+    price_ticket,
+    price_window,
+)
+from streams.core.records import is_late_solution, is_ticket_miss
 from streams.ledger.settle import (
     CapUse,
     CureState,
@@ -30,6 +42,7 @@ from streams.ledger.settle import (
     cap_months,
     decide_cure,
     in_effect,
+    late_day_months,
     lookback_days,
     month_holding,
 )
@@ -178,25 +191,71 @@ def _window_entry(contract: Contract, term: Term, r: dict[str, Any], verdicts: V
         uncapped=money.amount, formula=priced.formula if priced else "", cure=cure)
 
 
-def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]]
-                    ) -> list[LedgerEntry]:
-    """An entry per missed ticket of a term priced per missed item or per day late, booked at its deadline."""
-    seen: dict[str, LedgerEntry] = {}
+def _ticket_entry(contract: Contract, term: Term, r: dict[str, Any], priced: Priced, booked_in: str) -> LedgerEntry:
+    """The entry of a missed ticket (record `r`) priced `priced`, booked in `booked_in`."""
+    return LedgerEntry(
+        breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["ticket_id"],
+        window_start=r["created_at"], window_end=r["deadline"], value=None, threshold=term.threshold,
+        revision=None, amount=priced.money.amount, currency=priced.money.currency, booked_in=booked_in,
+        uncapped=priced.money.amount, formula=priced.formula, kind="ticket")
+
+
+def _delay_end(term: Term, miss: dict[str, Any], solution: dict[str, Any] | None,
+               until: datetime | None) -> tuple[datetime, bool]:
+    """Where a missed ticket's delay ends and whether it is still open: its late solution; the late stop event that
+    settled the miss; else, still open, `until` (the period's end or the as-of instant; None: its miss)."""
+    if solution is not None:
+        return datetime.fromisoformat(solution["solved_at"]), False
+    if miss["settled_by"] in KPIS[term.kpi].events:
+        return datetime.fromisoformat(miss["settled_at"]), False
+    return (until or datetime.fromisoformat(miss["settled_at"])), True
+
+
+def _delay_entries(contract: Contract, term: Term, miss: dict[str, Any], solution: dict[str, Any] | None,
+                   until: datetime | None) -> list[LedgerEntry]:
+    """A ticket priced per day late: its started days from the deadline to the end of its delay, at most
+    `max_days`, an entry per month booking some of them (`streams.ledger.settle.late_day_months`)."""
+    assert term.penalty is not None
+    calendar = late_calendar(term, BusinessCalendar(contract.calendar) if contract.calendar else None)
+    end, still_open = _delay_end(term, miss, solution, until)
+    starts = late_day_starts(datetime.fromisoformat(miss["deadline"]), end, term.penalty.max_days, calendar)
+    months = late_day_months(contract, starts)
+    entries, first = [], 1
+    for month, days in months.items():
+        notes = [f"days {first}-{first + days - 1} of {len(starts)}"] if len(months) > 1 else []
+        notes += [f"still open, {len(starts)} day(s) so far"] if still_open else []
+        priced = price_ticket(term, days, f" ({'; '.join(notes)})" if notes else "")
+        if priced is not None:
+            entries.append(_ticket_entry(contract, term, miss, priced, month))
+        first += days
+    return entries
+
+
+def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]],
+                    until: Callable[[Contract], datetime | None]) -> list[LedgerEntry]:
+    """The entries of missed tickets of terms priced per missed item (one, booked at its deadline) or per day
+    late (one per month its days of delay begin in, up to `until` of the contract while still open)."""
+    records = list(records)
+    solved = {(r["contract"], r["term"], r["ticket_id"]): r for r in records if is_late_solution(r)}
+    seen: set[str] = set()
+    entries: list[LedgerEntry] = []
     for r in records:
         found = terms.get((r.get("contract", ""), r.get("term", "")))
         if not is_ticket_miss(r) or found is None or r["breach_id"] in seen:
             continue
+        seen.add(r["breach_id"])
         contract, term = found
-        priced = price_ticket(term, r)
-        if priced is None or not in_effect(contract, r["created_at"], r["created_at"]):
+        if term.penalty is None or not in_effect(contract, r["created_at"], r["created_at"]):
             continue
-        seen[r["breach_id"]] = LedgerEntry(
-            breach_id=r["breach_id"], contract=contract.id, term=term.id, kpi=r["kpi"], scope=r["ticket_id"],
-            window_start=r["created_at"], window_end=r["deadline"], value=None, threshold=term.threshold,
-            revision=None, amount=priced.money.amount, currency=priced.money.currency,
-            booked_in=month_holding(contract, datetime.fromisoformat(r["deadline"])),
-            uncapped=priced.money.amount, formula=priced.formula, kind="ticket")
-    return list(seen.values())
+        if term.penalty.per == "day_late":
+            entries += _delay_entries(contract, term, r, solved.get((contract.id, term.id, r["ticket_id"])),
+                                      until(contract))
+            continue
+        priced = price_ticket(term)
+        if priced is not None:
+            entries.append(_ticket_entry(contract, term, r, priced,
+                                         month_holding(contract, datetime.fromisoformat(r["deadline"]))))
+    return entries
 
 
 def _capped(contracts: Sequence[Contract], entries: list[LedgerEntry]) -> list[LedgerEntry]:
@@ -211,10 +270,27 @@ def _capped(contracts: Sequence[Contract], entries: list[LedgerEntry]) -> list[L
     return out
 
 
+def period_end(label: str, timezone: str) -> datetime:
+    """The first local instant after a period (`2026-10`, `2026-Q4`, `2026`) in a timezone; PeriodError past 9999."""
+    year, first, months = parse_period_label(label)
+    after = first - 1 + months
+    try:
+        return datetime(year + after // 12, after % 12 + 1, 1, tzinfo=ZoneInfo(timezone))
+    except ValueError:  # the year 9999's end is past what datetime holds
+        raise PeriodError(f"period {label!r} ends after the year 9999") from None
+
+
 def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract],
-                 windows: Iterable[dict[str, Any]] = ()) -> Ledger:
+                 windows: Iterable[dict[str, Any]] = (), period: str | None = None,
+                 as_of: datetime | None = None) -> Ledger:
     """The ledger of every final breach (and priced missed ticket) of these contracts; `windows` (records of
-    `cckpi.kpi-windows`) let cure periods see the met windows after a breach, which have no breach record."""
+    `cckpi.kpi-windows`) let cure periods see the met windows after a breach, which have no breach record. A ticket
+    still open counts its days of delay up to `as_of`, else the end of `period` (neither: up to its miss)."""
+
+    def until(contract: Contract) -> datetime | None:
+        ends = [x for x in (as_of, period and period_end(period, contract.timezone)) if x]
+        return min(ends) if ends else None
+
     records = list(records)
     terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
     ledger = Ledger()
@@ -230,5 +306,5 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         if entry is not None:
             ledger.entries.append(entry)
     ledger.escalations = escalations_reached(contracts, ledger.entries)  # booked window breaches: a cured one is
-    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms))  # no breach to count
+    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms, until))  # no breach to count
     return ledger

@@ -4,7 +4,8 @@ much of them is booked.
 
 Booking rule: a penalty is booked in the month (of the contract's timezone) holding the last instant of the window
 that decided it — the breached window itself, or for a cure the next window (`next_window`) or the cure deadline
-(`days`); a missed ticket at its deadline — never past the end of the effective period. Windows wholly outside the
+(`days`); a missed ticket at its deadline; each day of a ticket's delay in the month it begins in — never past the
+end of the effective period. Windows wholly outside the
 effective period book nothing. Caps then apply in booking order (term caps, then the contract's `penalty_cap`).
 """
 
@@ -184,10 +185,27 @@ def apply_caps(contract: Contract, lines: Sequence[Line]) -> list[tuple[Decimal,
     return out
 
 
+def late_day_months(contract: Contract, starts: Sequence[datetime]) -> dict[str, int]:
+    """How many days of a ticket's delay each month books, in order: a day in the month it begins in
+    (`late_day_starts`); a day beginning after the effective period books nothing, so a delay is never charged
+    outside the contract."""
+    _, after = effective_bounds(contract)
+    tz = ZoneInfo(contract.timezone)
+    months: dict[str, int] = {}
+    for begins in starts:
+        if after is not None and begins >= after:
+            break
+        month = month_of(begins, tz)
+        months[month] = months.get(month, 0) + 1
+    return months
+
+
 def lookback_days(contract: Contract) -> int:
-    """How many days before a period a ledger of it needs for cures decided in it (a window and a cure span)."""
+    """How many days before a period a ledger of it needs for cures decided in it (a window and a cure span) and
+    for delays booked in it (a ticket missed up to `max_days` before; working days at most twice as many)."""
     cures = [t.penalty.cure for t in contract.terms if t.penalty and t.penalty.cure]
-    return max([0, *(92 + (c.days or 0) for c in cures)])
+    delays = [2 * t.penalty.max_days + 31 for t in contract.terms if t.penalty and t.penalty.per == "day_late"]
+    return max([0, *(92 + (c.days or 0) for c in cures), *delays])
 
 
 def cap_months(contract: Contract) -> int:

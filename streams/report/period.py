@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from streams.ledger import PeriodError, in_period, parse_period_label, period_label
+from streams.ledger import in_period, parse_period_label, period_label
+from streams.ledger.book import period_end
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,6 @@ class Period:
 def parse_period(text: str, timezone: str) -> Period:
     """`2026-10`, `2026-Q4` or `2026` in the contract's timezone (the ledger's parser); PeriodError (a ValueError)
     for anything else."""
-    year, first, months = parse_period_label(text)
-    after = first - 1 + months
-    tz = ZoneInfo(timezone)
-    try:
-        end = datetime(year + after // 12, after % 12 + 1, 1, tzinfo=tz)
-    except ValueError:  # the year 9999's end is past what datetime holds
-        raise PeriodError(f"period {text!r} ends after the year 9999") from None
-    return Period(period_label(text), datetime(year, first, 1, tzinfo=tz), end)
+    year, first, _ = parse_period_label(text)
+    end = period_end(text, timezone)
+    return Period(period_label(text), datetime(year, first, 1, tzinfo=ZoneInfo(timezone)), end)

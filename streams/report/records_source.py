@@ -18,7 +18,15 @@ import orjson
 
 from streams.contracts.model import Contract
 from streams.core.batch import compute
-from streams.core.records import BreachUpdate, Output, OutsideContract, RejectedEvent, TicketMissed, WindowResult
+from streams.core.records import (
+    BreachUpdate,
+    Output,
+    OutsideContract,
+    RejectedEvent,
+    TicketMissed,
+    TicketSolvedLate,
+    WindowResult,
+)
 from streams.core.terms import compile_terms
 from streams.kafka_io import topics
 from streams.kafka_io.admin import topic_configs
@@ -144,10 +152,11 @@ def _breach(line: bytes, where: str) -> dict[str, Any]:
 def from_batch(events: Iterable[Event], contracts: Sequence[Contract],
                inputs: Sequence[InputDigest] = ()) -> Records:
     """The records the batch engine of `cckpi compute` gives for these events: the windows it prints and the
-    breaches the stream would publish (window breaches and missed tickets)."""
+    breaches the stream would publish (window breaches, missed tickets and their late solutions)."""
     outputs = compute(events, compile_terms(list(contracts)))
     return Records(windows=[Published(o.to_dict()) for o in outputs if isinstance(o, WindowResult)],
-                   breaches=[o.to_breach() for o in outputs if isinstance(o, BreachUpdate | TicketMissed)],
+                   breaches=[o.to_breach() for o in outputs
+                             if isinstance(o, BreachUpdate | TicketMissed | TicketSolvedLate)],
                    inputs=list(inputs),
                    left_out=[o for o in outputs if isinstance(o, RejectedEvent | OutsideContract)])
 

@@ -303,7 +303,7 @@ def build_statement(contract: Contract, period: Period, windows: Iterable[Publis
     windows = list(windows)
     latest, revisions = _revisions(contract, period, windows)
     terms = _terms(contract, latest)
-    ledger = build_ledger(breaches, [contract], [p.record for p in windows])
+    ledger = build_ledger(breaches, [contract], [p.record for p in windows], period.label)  # open delays: to its end
     evidence = {r["breach_id"]: r for r in final_breaches(breaches)}
     view = ledger_of_period(ledger, period.label)
     entries = [_window_revision(e, latest) for e in view.entries]

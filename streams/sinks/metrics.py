@@ -91,10 +91,10 @@ class Metrics:
         self.breach_updates = Counter("cckpi_breach_updates_total",
                                       "Breach lifecycle events: warning, breached, recovered, final",
                                       ["contract", "term", "state"], registry=r)
-        self.penalties = Gauge("cckpi_penalties_total", "Penalty money the ledger books for the windows this worker "
-                               "judged since it started (the latest revision of each window decides, as in `cckpi "
-                               "ledger`; priced by streams.core.penalties)", ["contract", "term", "currency"],
-                               registry=r)
+        self.penalties = Gauge("cckpi_penalties_priced", "Penalty money of the windows this worker judged since it "
+                               "started, priced before caps and cures (the latest revision of each window decides; "
+                               "priced by streams.core.penalties): what is booked is `cckpi_penalties_booked` of "
+                               "`cckpi ledger-exporter`", ["contract", "term", "currency"], registry=r)
         self.breached_windows = BreachedWindows()
         """Windows already counted in `cckpi_breaches_total`."""
         self.ticket_breaches = Counter("cckpi_ticket_breaches_total", "Tickets that missed a term's time limit",

@@ -1,6 +1,6 @@
 """The metrics sink: core outputs become Prometheus series (`Metrics`); penalty money is reported, not priced here:
-`streams.core.penalties.penalty_of` prices it as the ledger does, and `cckpi_penalties_total` is a float view of
-the Decimal sums."""
+`streams.core.penalties.penalty_of` prices it as the ledger does, and `cckpi_penalties_priced` is a float view of
+the Decimal sums, before caps and cures (a worker sees only its windows; `streams.ledger.exporter` books them)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from streams.core.records import (
     OutsideContract,
     RejectedEvent,
     TicketMissed,
+    TicketSolvedLate,
     TicketWarning,
     WindowResult,
 )
@@ -44,7 +45,7 @@ def window_message(result: WindowResult) -> Message:
     return result.key.encode(), orjson.dumps(result.to_dict())
 
 
-def breach_message(result: BreachUpdate | TicketMissed | TicketWarning) -> Message:
+def breach_message(result: BreachUpdate | TicketMissed | TicketWarning | TicketSolvedLate) -> Message:
     """`cckpi.breaches`: keyed by the stable breach id (a window's lifecycle, a ticket past its deadline or a
     ticket's warnings)."""
     return result.key.encode(), orjson.dumps(result.to_breach())
@@ -163,7 +164,7 @@ class RecordsSink:
     def routes(self) -> Mapping[type[Any], Handler]:
         """Windows, breaches and everything that is dead-lettered."""
         return {WindowResult: self.window, BreachUpdate: self.breach, TicketMissed: self.breach,
-                TicketWarning: self.breach,
+                TicketWarning: self.breach, TicketSolvedLate: self.breach,
                 LateContribution: self.late, OutsideContract: self.parked, ConflictingDuplicate: self.parked,
                 RejectedEvent: self.parked}
 
@@ -171,9 +172,9 @@ class RecordsSink:
         """A closed window or its revision."""
         sends.append((topics.KPI_WINDOWS, *window_message(out)))
 
-    def breach(self, out: BreachUpdate | TicketMissed | TicketWarning, sends: list[Send],
+    def breach(self, out: BreachUpdate | TicketMissed | TicketWarning | TicketSolvedLate, sends: list[Send],
                msg: RawMessage | None) -> None:
-        """A breach lifecycle step, a missed ticket or a ticket warning."""
+        """A breach lifecycle step, a missed ticket, a ticket warning or a late solution."""
         sends.append((topics.BREACHES, *breach_message(out)))
 
     def late(self, out: LateContribution, sends: list[Send], msg: RawMessage | None) -> None:

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from streams.core.penalties import Escalation
-from streams.core.records import BREACH_SCHEMA_VERSION, BreachUpdate, TicketMissed, TicketWarning, WindowResult
+from streams.core.records import (
+    BREACH_SCHEMA_VERSION,
+    BreachUpdate,
+    TicketMissed,
+    TicketSolvedLate,
+    TicketWarning,
+    WindowResult,
+)
 from streams.sinks.records import DeadLetter
 
 BASE = "https://cckpi.dev/schemas/outputs"
@@ -36,6 +43,8 @@ def output_schemas() -> dict[str, dict[str, Any]]:
         "breach.ticket-warning": _schema(TicketWarning, "breach.ticket-warning", BREACH_SCHEMA_VERSION, {
             **breach, "kind": {"const": "ticket"}, "status": {"enum": ["warning", "settled"]},
             "severity": {"enum": ["warning", "none"]}}),
+        "breach.ticket-late": _schema(TicketSolvedLate, "breach.ticket-late", BREACH_SCHEMA_VERSION, {
+            **breach, "kind": {"const": "ticket"}, "status": {"const": "solved_late"}, "severity": {"const": "none"}}),
         "escalation": _schema(Escalation, "escalation", 1, {"schema_version": {"const": 1}}),
         "dead-letter": _schema(DeadLetter, "dead-letter", 1, {}),
     }

@@ -53,7 +53,7 @@ def test_revisions_of_a_breached_window_do_not_count_as_breaches_again() -> None
     assert statuses[:2] == ["breached"] * 2 and "met" in statuses and statuses[-1] == "breached"
     assert run.count("cckpi_breaches_total") == 1
     assert run.count("cckpi_window_revisions_total") == 31
-    assert sample(run.metrics, "cckpi_penalties_total", contract="t", term="ar", currency="CNY") == 500
+    assert sample(run.metrics, "cckpi_penalties_priced", contract="t", term="ar", currency="CNY") == 500
 
 
 def test_a_window_revised_from_met_to_breached_counts_once() -> None:
@@ -88,5 +88,5 @@ def test_breaches_and_revisions_match_the_published_window_records(calls: list[t
     assert run.count("cckpi_breaches_total") == len(breached)
     assert run.count("cckpi_window_revisions_total") == sum(w["revision"] >= 1 for w in run.windows)
     latest = {w["key"]: w["status"] for w in run.windows}  # the latest revision decides the money, as in the ledger
-    assert sample(run.metrics, "cckpi_penalties_total", contract="t", term="ar", currency="CNY") == 500 * sum(
+    assert sample(run.metrics, "cckpi_penalties_priced", contract="t", term="ar", currency="CNY") == 500 * sum(
         status == "breached" for status in latest.values())

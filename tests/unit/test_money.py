@@ -62,7 +62,7 @@ def ticket(ticket_id: str, deadline: str, settled_at: str | None = None, term: s
     return {"breach_id": f"m/{term}/ticket/{ticket_id}", "kind": "ticket", "status": "breached", "contract": "m",
             "term": term, "kpi": "resolution_within", "ticket_id": ticket_id, "created_at": "2026-10-01T09:00:00+08:00",
             "deadline": deadline, "settled_at": settled_at or deadline,
-            "settled_by": "deadline" if settled_at is None else "resolved"}
+            "settled_by": "deadline" if settled_at is None else "ticket.resolved"}
 
 
 def booked(ledger: Any) -> list[tuple[str, str, Decimal, Decimal]]:
@@ -141,9 +141,10 @@ def test_per_day_of_delay_counts_started_days() -> None:
     assert days_late("2026-10-05T18:00:00+08:00", "2026-10-06T18:00:00+08:00") == 1
     c = contract(TICKETS.replace("PER", "day_late").replace("amount: 200", "amount: 100"))
     ledger = build_ledger([ticket("a", "2026-10-05T18:00:00+08:00", "2026-10-08T09:00:00+08:00"),
-                           ticket("b", "2026-10-05T18:00:00+08:00")], [c])  # b: missed at its deadline
+                           ticket("b", "2026-10-05T18:00:00+08:00")], [c])  # b: missed, not solved since
     assert [(e.scope, e.amount, e.formula) for e in ledger.entries] == [
-        ("a", Decimal("300.00"), "3 day(s) late x 100 CNY"), ("b", Decimal("100.00"), "1 day(s) late x 100 CNY")]
+        ("a", Decimal("300.00"), "3 day(s) late x 100 CNY"),
+        ("b", Decimal("100.00"), "1 day(s) late (still open, 1 day(s) so far) x 100 CNY")]  # no period: to its miss
 
 
 def test_ticket_forms_only_on_ticket_terms_and_shortfall_needs_a_unit() -> None:

@@ -1,4 +1,4 @@
-"""Penalty money has one home: `streams.core.penalties` prices it, the ledger books it, and `cckpi_penalties_total`
+"""Penalty money has one home: `streams.core.penalties` prices it, the ledger books it, and `cckpi_penalties_priced`
 reports the same money per contract, term and currency for the same events (a window revised to met takes its
 penalty back, a window revised to breached books it)."""
 
@@ -69,7 +69,7 @@ def stream_money(events: list[object], per_batch: int = 4) -> tuple[Metrics, lis
 
 
 def metric(metrics: Metrics, term: str, currency: str) -> float:
-    value = metrics.registry.get_sample_value("cckpi_penalties_total",
+    value = metrics.registry.get_sample_value("cckpi_penalties_priced",
                                               {"contract": "t", "term": term, "currency": currency})
     return 0.0 if value is None else value
 

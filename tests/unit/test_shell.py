@@ -159,7 +159,7 @@ def test_penalties_are_booked_once_per_breached_window() -> None:
     s.on_batch([msg(answered(at("10:01")), 0), msg(abandoned(at("10:02")), 1), msg(abandoned(at("10:03")), 2),
                 msg(offered(at("10:30")), 3)], stored={})
     s.on_batch([msg(abandoned(at("10:04")), 4)], stored={})  # a late event revises the window: still breached
-    assert sample(metrics, "cckpi_penalties_total", contract="t", term="ar", currency="CNY") == 500
+    assert sample(metrics, "cckpi_penalties_priced", contract="t", term="ar", currency="CNY") == 500
 
 
 def test_a_message_delivered_again_after_a_crash_is_skipped_by_its_offset() -> None:
