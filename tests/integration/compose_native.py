@@ -11,7 +11,8 @@ Translations (all of them):
 - healthchecks: run in the service's namespace as written; `wget -q -O /dev/null URL` becomes a Python GET of the
   same URL when wget is missing; Kafka's `kafka-broker-api-versions.sh --bootstrap-server H:P` (not in the
   assembled jars) becomes the same ApiVersions + Metadata question to H:P (tools.brokers.probe_metadata).
-The environment of a service is the compose one plus PATH, HOME (its own directory) and the image's ENV.
+The environment of a service is the compose one plus PATH, HOME (its own directory) and the image's ENV (for the
+cckpi image, PYTHONPATH: the code it installs is this tree's).
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ def native_service(name: str, service: Mapping[str, Any], workdir: Path, bins: M
     check = healthcheck_argv(service)
     env = environment(service, home)
     if "build" in service:  # the cckpi image: ENTRYPOINT ["cckpi"], WORKDIR /app (here: its own directory)
+        env["PYTHONPATH"] = str(ROOT)  # the image installs this tree, whatever checkout the interpreter's is
         return Native(name, [sys.executable, "-m", "streams", *command], env, home, check)
     if image.startswith("python:"):
         assert command[0] == "python", command

@@ -139,7 +139,7 @@ def test_prometheus_config_shape() -> None:
     # Relative rule paths resolve against the config file: same file in compose and here.
     assert cfg["rule_files"] == ["rules/*.yml"]
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
-    assert {"prometheus", "cckpi-worker"} <= set(jobs)
+    assert {"prometheus", "cckpi-worker", "cckpi-ledger-exporter"} <= set(jobs)
     worker_targets = [t for sc in jobs["cckpi-worker"]["static_configs"] for t in sc["targets"]]
     assert worker_targets == ["worker:9100"]
     am_targets = [t for am in cfg["alerting"]["alertmanagers"] for sc in am["static_configs"] for t in sc["targets"]]
@@ -261,7 +261,7 @@ def test_breach_inhibits_warning_of_same_contract_term_scope(alertmanager: str) 
 def test_compose_services_and_kafka_version() -> None:
     compose = load_yaml(COMPOSE)
     services = compose["services"]
-    assert {"kafka", "worker", "simulator", "prometheus", "alertmanager", "grafana"} <= set(services)
+    assert {"kafka", "worker", "ledger-exporter", "simulator", "prometheus", "alertmanager", "grafana"} <= set(services)
 
     version = pinned_kafka_version()
     assert services["kafka"]["image"] == f"apache/kafka:{version}", (
@@ -305,6 +305,29 @@ def test_compose_services_and_kafka_version() -> None:
             assert dep in services, f"{name} depends on unknown {dep}"
             if cond.get("condition") == "service_healthy":
                 assert "healthcheck" in services[dep], f"{name} waits for {dep} healthy: no healthcheck"
+
+
+def test_compose_ledger_exporter_reads_what_the_worker_writes_and_prometheus_scrapes_it() -> None:
+    """The exporter runs the cckpi image on the worker's contracts, broker and environment (Kafka security
+    included), serves /metrics where Prometheus looks for it, and waits for the worker (which creates its topics)."""
+    services = load_yaml(COMPOSE)["services"]
+    worker, exporter = services["worker"], services["ledger-exporter"]
+    cmd, worker_cmd = exporter["command"], worker["command"]
+    assert cmd[0] == "ledger-exporter"
+    for flag in ("--contract", "--broker"):
+        assert [cmd[i + 1] for i, a in enumerate(cmd) if a == flag] == [
+            worker_cmd[i + 1] for i, a in enumerate(worker_cmd) if a == flag], flag
+    assert exporter["build"] == worker["build"] and exporter["image"] == worker["image"]
+    assert exporter["volumes"] == worker["volumes"]
+    assert exporter.get("environment") == worker.get("environment")
+    assert cmd[cmd.index("--metrics-addr") + 1] == "0.0.0.0"
+    port = cmd[cmd.index("--metrics-port") + 1]
+    assert f"127.0.0.1:{port}:{port}" in exporter["ports"]
+    assert exporter["depends_on"]["worker"]["condition"] == "service_healthy"
+    assert "ledger-exporter" in services["prometheus"]["depends_on"]
+    jobs = {j["job_name"]: j for j in load_yaml(PROM_CONFIG)["scrape_configs"]}
+    assert [t for sc in jobs["cckpi-ledger-exporter"]["static_configs"] for t in sc["targets"]] == [
+        f"ledger-exporter:{port}"]
 
 
 def test_compose_file_is_valid_compose_spec() -> None:

@@ -1,5 +1,6 @@
 """The Kubernetes example (deploy/kubernetes/): every manifest valid against the Kubernetes JSON schemas
-(kubernetes-validate, offline, strict: unknown fields are errors), and consistent with itself and the worker."""
+(kubernetes-validate, offline, strict: unknown fields are errors), and consistent with itself, the worker and the
+ledger exporter."""
 
 from __future__ import annotations
 
@@ -29,10 +30,24 @@ def documents() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def by_kind(kind: str) -> dict[str, Any]:
-    """The one document of this kind."""
-    (doc,) = [d for _, d in documents() if d["kind"] == kind]
+def by_kind(kind: str, component: str = "worker") -> dict[str, Any]:
+    """The one document of this kind (of this `app.kubernetes.io/component` when there are several)."""
+    docs = [d for _, d in documents() if d["kind"] == kind]
+    if len(docs) > 1:
+        docs = [d for d in docs if d["metadata"]["labels"].get("app.kubernetes.io/component") == component]
+    (doc,) = docs
     return doc
+
+
+def container_of(component: str) -> dict[str, Any]:
+    """The one container of the component's Deployment."""
+    (container,) = by_kind("Deployment", component)["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def arg_values(args: list[str], *flags: str) -> list[str]:
+    """The value of every `flag value` pair of `args` whose flag is one of `flags`."""
+    return [args[i + 1] for i, a in enumerate(args) if a in flags]
 
 
 def validate(doc: dict[str, Any], version: str) -> None:
@@ -112,3 +127,36 @@ def test_the_contracts_config_map_is_the_compose_contract_and_the_worker_reads_i
     args = deployment["containers"][0]["args"]
     contracts = [args[i + 1] for i, a in enumerate(args) if a in ("--contract", "-c")]
     assert contracts == [f"{mount['mountPath']}/{name}" for name in data]
+
+
+def test_the_ledger_exporter_reads_what_the_worker_writes_and_is_scraped_like_it() -> None:
+    """One exporter (a reader, state-free) on the worker's contracts ConfigMap, broker and Kafka settings, its
+    metrics port served on the pod's interfaces, probed, and announced to Prometheus as the worker's Service is."""
+    worker, exporter = container_of("worker"), container_of("ledger-exporter")
+    deployment = by_kind("Deployment", "ledger-exporter")
+    assert deployment["spec"]["replicas"] == 1
+    args = exporter["args"]
+    assert args[0] == "ledger-exporter"
+    assert arg_values(args, "--contract", "-c") == arg_values(worker["args"], "--contract", "-c")
+    env, worker_env = ({e["name"]: e for e in c["env"]} for c in (exporter, worker))
+    kafka = {name for name in worker_env if name == "CCKPI_BROKER" or name.startswith("CCKPI_KAFKA_")}
+    assert kafka and {name: env.get(name) for name in kafka} == {name: worker_env[name] for name in kafka}
+    assert arg_values(args, "--broker") == arg_values(worker["args"], "--broker")
+    assert {a[2:-1] for a in args if a.startswith("$(")} <= set(env), "every $(VAR) in the arguments is defined"
+    assert arg_values(args, "--metrics-addr") == ["0.0.0.0"]
+    (port,) = arg_values(args, "--metrics-port")
+    (named,) = [p for p in exporter["ports"] if p["name"] == "metrics"]
+    assert str(named["containerPort"]) == port
+    assert {exporter[k]["httpGet"]["port"] for k in ("startupProbe", "livenessProbe", "readinessProbe")} == {"metrics"}
+    spec = deployment["spec"]["template"]["spec"]
+    assert [v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v] == [
+        by_kind("ConfigMap")["metadata"]["name"]]
+    assert [m["mountPath"] for m in exporter["volumeMounts"] if m["name"] == "contracts"] == [
+        m["mountPath"] for m in worker["volumeMounts"] if m["name"] == "contracts"]
+    service, worker_service = by_kind("Service", "ledger-exporter"), by_kind("Service")
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"] != worker_service["spec"]["selector"]
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["metrics"]
+    annotations = service["metadata"]["annotations"]
+    assert annotations.keys() == worker_service["metadata"]["annotations"].keys()
+    assert annotations["prometheus.io/port"] == port
