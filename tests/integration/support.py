@@ -1,4 +1,4 @@
-"""Running a real `cckpi worker` process against a test broker, and reading what it produced."""
+"""Running real `cckpi worker` (and `ledger-exporter`) processes against a test broker, and reading what it produced."""
 
 from __future__ import annotations
 
@@ -26,24 +26,34 @@ DEMO = ROOT / "contracts" / "examples" / "demo.yaml"
 def worker_process(broker_url: str, workdir: Path, *extra: str, contract: Path = DEMO) -> Iterator[str]:
     """Run `cckpi worker` in its own process group; yield its /metrics URL; stop it after (its exit code then in
     `worker.exit`)."""
+    with cckpi_process("worker", broker_url, workdir, "--data-dir", str(workdir / "faust"), "--log-level", "info",
+                       *extra,
+                       contract=contract) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def cckpi_process(command: str, broker_url: str, workdir: Path, *extra: str, contract: Path = DEMO) -> Iterator[str]:
+    """Run a long-running `cckpi COMMAND` (worker, ledger-exporter) serving /metrics, in its own process group;
+    yield its /metrics URL once it answers; SIGTERM it after (its exit code then in `COMMAND.exit`)."""
     port = free_port()
-    log = (workdir / "worker.log").open("wb")
+    log = (workdir / f"{command}.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker", "-c", str(contract), "--broker", broker_url,
-         "--metrics-port", str(port), "--data-dir", str(workdir / "faust"), "--log-level", "info", *extra],
+        [sys.executable, "-m", "streams", command, "-c", str(contract), "--broker", broker_url,
+         "--metrics-port", str(port), *extra],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
     )
     url = f"http://127.0.0.1:{port}/metrics"
-    (workdir / "worker.pid").write_text(str(proc.pid))  # also its process group: tests may kill it
+    (workdir / f"{command}.pid").write_text(str(proc.pid))  # also its process group: tests may kill it
     try:
         deadline = time.monotonic() + 30
         while True:
-            assert proc.poll() is None, (workdir / "worker.log").read_text()[-3000:]
+            assert proc.poll() is None, (workdir / f"{command}.log").read_text()[-3000:]
             try:
                 urllib.request.urlopen(url, timeout=1).read()
                 break
             except OSError:
-                assert time.monotonic() < deadline, "worker /metrics did not come up"
+                assert time.monotonic() < deadline, f"{command} /metrics did not come up"
                 time.sleep(0.2)
         yield url
     finally:
@@ -55,7 +65,7 @@ def worker_process(broker_url: str, workdir: Path, *extra: str, contract: Path =
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
         log.close()
-        (workdir / "worker.exit").write_text(str(proc.returncode))  # after the SIGTERM: 0 for a clean stop
+        (workdir / f"{command}.exit").write_text(str(proc.returncode))  # after the SIGTERM: 0 for a clean stop
 
 
 def metric(url: str, name: str, **labels: str) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -37,7 +38,7 @@ from streams.dashboards.queries import (
 from streams.kafka_io import topics
 from streams.kafka_io.admin import ensure_topics
 from streams.models import TicketCreated, TicketFirstResponse, TicketResolved, encode_event
-from tests.integration.support import ROOT, produce, worker_process
+from tests.integration.support import ROOT, cckpi_process, produce, worker_process
 from tools.brokers import TansuBroker, free_port
 
 pytestmark = pytest.mark.integration
@@ -54,15 +55,15 @@ def prometheus_bin() -> str:
 
 
 @contextlib.contextmanager
-def prometheus(binary: str, target: str, workdir: Path) -> Iterator[str]:
-    """A real Prometheus on a free loopback port scraping `target` every second; stopped after."""
+def prometheus(binary: str, targets: list[str], workdir: Path) -> Iterator[str]:
+    """A real Prometheus on a free loopback port scraping `targets` every second; stopped after."""
     port = free_port()
     config = workdir / "prometheus.yml"
     config.write_text(f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
 scrape_configs:
   - job_name: cckpi-worker
-    static_configs: [{{targets: ["{target}"]}}]
+    static_configs: [{{targets: {json.dumps(targets)}}}]
 """)
     log = (workdir / "prometheus.log").open("wb")
     proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
@@ -114,6 +115,11 @@ def ticket_events(now: datetime) -> list[TicketCreated | TicketFirstResponse | T
     ]
 
 
+def hostport(metrics_url: str) -> str:
+    """`host:port` of a /metrics URL, as a scrape target."""
+    return metrics_url.removeprefix("http://").removesuffix("/metrics")
+
+
 def has_data(series: list[Series]) -> bool:
     return any(s.finite() for s in series)
 
@@ -138,7 +144,9 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
     with TansuBroker() as broker:  # its own broker: a shared one would carry other tests' events and clocks
         asyncio.run(ensure_topics(broker.bootstrap))
         with worker_process(broker.url, tmp_path, "--app-id", "it-dashboards", contract=FIXTURE) as metrics_url, \
-                prometheus(binary, metrics_url.removeprefix("http://").removesuffix("/metrics"), tmp_path) as prom, \
+                cckpi_process("ledger-exporter", broker.url, tmp_path, "--settle-every", "1",
+                              contract=FIXTURE) as exporter_url, \
+                prometheus(binary, [hostport(metrics_url), hostport(exporter_url)], tmp_path) as prom, \
                 PrometheusApi(prom) as api:
             now = datetime.now(TZ)
             start = now - timedelta(seconds=SIM_SECONDS)
