@@ -24,13 +24,13 @@ def rows(r: dict[str, Any]) -> list[Row]:
     ratio_raw = r.get("cckpi_vs_raw")
     return [
         ("events in the workload", _n(r.get("events")), ""),
-        ("cckpi worker, 1 process (events/s)", _n(r.get("cckpi_events_per_s")), ">= 25,000"),
+        ("cckpi worker, 1 process (events/s)", _n(r.get("cckpi_events_per_s")), ""),
         ("Quix Streams, same aggregates (events/s)", _n(r.get("quix_events_per_s")), ""),
         ("raw aiokafka + orjson, decode only (events/s)", _n(r.get("raw_events_per_s")), "ceiling"),
-        ("cckpi / Quix", _n(ratio_q, "{:.2f}x"), ">= 1.5x"),
-        ("cckpi / raw", _n(ratio_raw, "{:.3f}x"), ""),
+        ("cckpi / Quix", _n(ratio_q, "{:.2f}x"), ">= 2.5x"),
+        ("cckpi / raw", _n(ratio_raw, "{:.3f}x"), ">= 0.2x"),
         ("cckpi, 2 processes in one group (events/s)", _n(r.get("cckpi_2_workers_events_per_s")), ""),
-        ("2 workers / 1 worker", _n(r.get("two_worker_speedup"), "{:.2f}x"), ">= 1.7x"),
+        ("2 workers / 1 worker (skewed bank queues)", _n(r.get("two_worker_speedup"), "{:.2f}x"), ""),
         ("  bound set by the queue -> partition skew", _n(r.get("two_worker_speedup_bound"), "{:.2f}x"), ""),
         *balanced_rows(r),
         *latency_rows(r),
