@@ -18,23 +18,30 @@ def run_command(
     fraction: Annotated[float | None, typer.Option(help="Share of the anonymous-bank events (default 1).")] = None,
     large: Annotated[int | None, typer.Option(help="Events in the RSS run (default 5,000,000).")] = None,
     latency_seconds: Annotated[float | None, typer.Option(help="Wall seconds of steady traffic (default 60).")] = None,
-    latency_rate: Annotated[float, typer.Option(help="Events per second in the latency run.")] = 2000.0,
+    latency_rate: Annotated[list[float] | None, typer.Option(
+        help="Events per second of a latency run (repeatable; default 2,000 and 20,000, each on a fresh broker).")]
+    = None,
     latency_speed: Annotated[float, typer.Option(help="Simulated seconds per wall second in the latency run.")]
     = 60.0,
-    skip: Annotated[list[str] | None, typer.Option(help="Steps to leave out: raw, quix, cckpi, two, rss, latency.")]
-    = None,
+    skip: Annotated[list[str] | None, typer.Option(
+        help="Steps to leave out: raw, quix, cckpi, two, rss, balanced, latency.")] = None,
     out: Annotated[Path, typer.Option(help="Where to write the results.")] = Path("bench/results.json"),
 ) -> None:
     """Measure the cckpi worker, an equivalent Quix Streams application and a raw aiokafka consumer on the same
     workload (the anonymous-bank 1999 months, about 0.85 million call events), two workers in one group, RSS
-    along 5 million events, and produce-to-record latency at a steady 2,000 events/s. Writes `--out` and prints a
-    rich table and a markdown table for the README.
+    along 5 million events, one and two workers on a balanced workload (20 generated contracts x 4 simulated
+    queues, pooled terms included, even over 4 partitions) with each process's CPU, and produce-to-record latency
+    at a steady 2,000 and 20,000 events/s. Writes `--out` and prints a rich table and a markdown table for the
+    README.
 
     **Examples**
 
     - `python -m bench run` (the full run; 20-40 minutes on 2 cores)
     - `python -m bench run --quick` (a few minutes: to check the harness)
     - `python -m bench run --skip quix --skip rss --latency-seconds 30`
+    - `python -m bench run --quick --skip raw --skip quix --skip cckpi --skip rss --skip latency` (the balanced
+      step alone)
+    - `python -m bench run --skip balanced --latency-rate 20000` (latency at one rate)
     - `make bench` (installs the `bench` extra and the Kafka jars first), `make bench BENCH_ARGS=--quick`
     """
     from bench import run
@@ -43,7 +50,8 @@ def run_command(
         fraction=fraction if fraction is not None else (0.1 if quick else 1.0),
         large=large if large is not None else (500_000 if quick else 5_000_000),
         latency_seconds=latency_seconds if latency_seconds is not None else (20.0 if quick else 60.0),
-        latency_rate=latency_rate, latency_speed=latency_speed, skip=tuple(skip or ()), out=out, quick=quick)
+        latency_rates=tuple(latency_rate or run.Options.latency_rates), latency_speed=latency_speed,
+        skip=tuple(skip or ()), out=out, quick=quick)
     unknown = set(opts.skip) - set(run.STEPS)
     if unknown:
         raise typer.BadParameter(f"unknown steps {sorted(unknown)}; known: {', '.join(run.STEPS)}")

@@ -138,7 +138,8 @@ async def measure(bootstrap: str, plan: steady.Plan, terms: TermIndex, settle: f
 
     reader = asyncio.create_task(read())
     try:
-        sent, seconds = await steady.produce(bootstrap, topics.CALLS, plan, log.sent, prepare=True)
+        sent, seconds = await steady.produce(bootstrap, topics.CALLS, plan, log.sent, prepare=True,
+                                             librdkafka=True)
         await asyncio.sleep(settle)
         done.set()
         await asyncio.wait_for(reader, timeout=30)

@@ -33,6 +33,15 @@ def consumed(samples: Iterable[Sample]) -> float:
     return total(rows, "cckpi_events_total") + total(rows, "cckpi_dead_letters_total", reason="late")
 
 
+def by_label(samples: Iterable[Sample], name: str, label: str) -> dict[str, float]:
+    """Sum of a metric per value of one label (e.g. dead letters by `reason`)."""
+    out: dict[str, float] = {}
+    for n, labels, v in samples:
+        if n == name:
+            out[labels.get(label, "")] = out.get(labels.get(label, ""), 0.0) + v
+    return out
+
+
 def histogram(samples: Iterable[Sample], name: str) -> list[tuple[float, float]]:
     """Cumulative buckets (upper bound, count) of a histogram summed over label sets, sorted by bound."""
     buckets: dict[float, float] = {}

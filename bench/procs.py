@@ -10,11 +10,12 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import yaml
 
 from bench.metrics import Sample, scrape
 from streams.kafka_io import topics
@@ -22,6 +23,18 @@ from tools.brokers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK_CONTRACT = ROOT / "contracts" / "examples" / "anonymous-bank.yaml"
+
+
+def open_ended(contract: Path, workdir: Path) -> Path:
+    """A copy of `contract` in `workdir` without the end of its effective period: the shifted copies of the RSS run
+    and the soak's simulated traffic go past the anonymous-bank contract's 1999, and a worker dead-letters events
+    outside a contract (`outside_contract`) instead of measuring them."""
+    data = yaml.safe_load(contract.read_text(encoding="utf-8"))
+    data.pop("effective_until", None)
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / f"open-ended-{contract.name}"
+    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
 
 
 def shown(path: Path) -> str:
@@ -54,16 +67,26 @@ class Worker:
 
 def tree_rss(pid: int) -> int:
     """RSS of a process plus all its descendants."""
+    return int(_tree_sum(pid, lambda p: p.memory_info().rss))
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds used so far by a process and its live descendants (0 once it has gone)."""
+    return _tree_sum(pid, lambda p: sum(p.cpu_times()[:2]))
+
+
+def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """`measure` summed over a process and its descendants, skipping any that have gone (0 if it has)."""
     try:
         parent = psutil.Process(pid)
         procs = [parent, *parent.children(recursive=True)]
     except psutil.Error:
         return 0
-    rss = 0
+    total = 0.0
     for p in procs:
         with contextlib.suppress(psutil.Error):
-            rss += p.memory_info().rss
-    return rss
+            total += measure(p)
+    return total
 
 
 @contextlib.contextmanager
@@ -76,10 +99,11 @@ def worker(bootstrap: str, workdir: Path, app_id: str, *extra: str,
 
 @contextlib.contextmanager
 def workers(bootstrap: str, workdir: Path, app_id: str, count: int, *extra: str,
-            contract: Path = BANK_CONTRACT, startup_timeout: float = 60.0) -> Iterator[list[Worker]]:
+            contract: Path | Sequence[Path] = BANK_CONTRACT, startup_timeout: float = 60.0) -> Iterator[list[Worker]]:
     """Start `count` `cckpi worker` processes of one group at once (each its own process group, log in
     `workdir`), yield them once all serve /metrics, stop them after. The worker is the black box under test:
-    only its CLI and /metrics are used."""
+    only its CLI and /metrics are used. `contract` is one file or several (each its own `-c`)."""
+    contract_args = [arg for c in ([contract] if isinstance(contract, Path) else contract) for arg in ("-c", str(c))]
     workdir.mkdir(parents=True, exist_ok=True)
     running: list[Worker] = []
     logs = []
@@ -90,7 +114,7 @@ def workers(bootstrap: str, workdir: Path, app_id: str, count: int, *extra: str,
             log = log_path.open("wb")
             logs.append(log)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker", "-c", str(contract), "--broker", f"kafka://{bootstrap}",
+                [sys.executable, "-m", "streams", "worker", *contract_args, "--broker", f"kafka://{bootstrap}",
                  "--metrics-port", str(port), "--data-dir", str(workdir / f"data-{app_id}-{port}"),
                  "--app-id", app_id, "--log-level", "warning", *extra],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)

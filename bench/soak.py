@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bench import procs, steady
-from bench.metrics import total
+from bench.metrics import by_label, total
 from bench.offsets import GroupLag, create_topic
 from streams.contracts.loader import load_contracts
 from streams.kafka_io import topics
@@ -69,6 +69,8 @@ class SoakRun:
     samples: list[Sample] = field(default_factory=list)
     drained_after_s: float | None = None
     drained_lag: float | None = None
+    dead_letters: dict[str, float] = field(default_factory=dict)
+    """The worker's dead letters by reason at the end: a soak of dead letters would prove nothing."""
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -107,7 +109,9 @@ def soak(bootstrap: str, workdir: Path, plan: steady.Plan, every: float, contrac
     create_topic(bootstrap, topics.CALLS, 4)
     app_id = "soak"
     # six simulated days a wall minute run far ahead of the wall clock: the worker must trust that clock
-    with procs.worker(bootstrap, workdir, app_id, "--max-future", "36500d", contract=contract) as w:
+    # the simulated traffic runs from today, past any contract's effective period
+    with procs.worker(bootstrap, workdir, app_id, "--max-future", "36500d",
+                      contract=procs.open_ended(contract, workdir)) as w:
         procs.wait_assigned(w)
         lag = GroupLag(bootstrap, topics.CALLS, app_id)
         samples: list[Sample] = []
@@ -128,6 +132,8 @@ def soak(bootstrap: str, workdir: Path, plan: steady.Plan, every: float, contrac
                 time.sleep(1.0)
             else:
                 run.drained_lag = _lag_now(w, lag)
+            letters = by_label(w.scrape(), "cckpi_dead_letters_total", "reason")
+            run.dead_letters = {k: v for k, v in letters.items() if v}
         finally:
             stop.set()
             thread.join()
@@ -181,8 +187,13 @@ def analyse(run: SoakRun, max_slope_mib_per_min: float, max_lag_slope_ratio: flo
                        f"(limit {max_lag_slope_ratio:.0%} of the rate, {max_lag_slope_ratio * rate:.1f})")
     if run.drained_lag is None or run.drained_lag > max_drained_lag:
         reasons.append(f"lag did not drain to {max_drained_lag} after the traffic stopped ({run.drained_lag})")
+    rejected = sum(run.dead_letters.values())
+    if rejected > 0.01 * run.events:
+        reasons.append(f"the worker dead-lettered {rejected:,.0f} of {run.events:,} events ({run.dead_letters}): "
+                       "the soak measured their rejection, not the work")
     return {
         "events": run.events, "seconds": round(run.seconds, 1), "rate": round(rate, 1),
+        "dead_letters": run.dead_letters,
         "rss_start": during[0].rss if during else None, "rss_end": during[-1].rss if during else None,
         "rss_max": max((s.rss for s in run.samples), default=None),
         "rss_slope_second_half_mib_per_min": round(rss_slope, 3),

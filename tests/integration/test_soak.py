@@ -66,6 +66,7 @@ def test_soak_memory_bounded_and_lag_drains(own_broker: ApacheKafkaBroker, tmp_p
     summary = {k: v for k, v in result.items() if k != "samples"}
 
     assert run.events > RATE * SECONDS * 0.5, summary  # the traffic really flowed
+    assert not run.dead_letters, summary  # and was measured, not rejected
     assert len(steady_rss) >= 10, summary
     # Memory: after warm-up, the worker's RSS stays within a band, and does not trend upwards.
     assert max(steady_rss) - steady_rss[0] < 16 * 2**20, (steady_rss, summary)
