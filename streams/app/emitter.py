@@ -13,10 +13,10 @@ from streams.core.records import Output, RejectedEvent
 from streams.core.state import ScopeState
 from streams.models.decode import InvalidEvent
 from streams.models.events import EventBase
-from streams.sinks.base import RawMessage, Send, Sinks
+from streams.sinks.base import Consumed, RawMessage, Send, Sinks
 from streams.sinks.metrics import Metrics
 
-__all__ = ["Emitter", "RawMessage", "Send"]
+__all__ = ["Consumed", "Emitter", "RawMessage", "Send"]
 
 E = TypeVar("E", bound=EventBase)
 
@@ -31,7 +31,7 @@ class Emitter:
         self.counted: dict[str, int] = {}
         """Valid events per type since the last `flush_counts` (one counter update per batch, not per event)."""
 
-    def vet(self, sends: list[Send], msg: RawMessage, now: float, decode: Callable[[bytes], E],
+    def vet(self, sends: list[Send], msg: Consumed, now: float, decode: Callable[[bytes], E],
             max_future: float) -> E | None:
         """The message's event, or None after dead-lettering it (malformed, or stamped too far ahead)."""
         try:
@@ -55,7 +55,7 @@ class Emitter:
             self.metrics.events.labels(kind).inc(n)
         self.counted.clear()
 
-    def emit(self, sends: list[Send], outputs: list[Output], msg: RawMessage | None) -> None:
+    def emit(self, sends: list[Send], outputs: list[Output], msg: Consumed | None) -> None:
         """Every output of the core to the sinks that take it (`msg`: the consumed message, None for ticks)."""
         if outputs:
             self.sinks.emit(outputs, sends, msg)
@@ -68,7 +68,7 @@ class Emitter:
             term = processor.terms.by_key[term_key]
             self.metrics.set_current(term.term.kpi, term.contract, term.term.id, term.scope or scope, value)
 
-    def dead_letter(self, sends: list[Send], msg: RawMessage, reason: str, kind: str) -> None:
+    def dead_letter(self, sends: list[Send], msg: Consumed, reason: str, kind: str) -> None:
         """Park a message the shell rejected, with the reason: a `RejectedEvent` through the sinks (the records sink
         writes a bounded excerpt with sizes and sha256, see `DeadLetter`; the metrics sink counts it)."""
         self.sinks.emit([RejectedEvent("", kind, reason)], sends, msg)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from streams.app.emitter import RawMessage, Send
+from streams.app.emitter import Send
 from streams.app.group import fetch_and_tick, group_consumer, stop_clients
 from streams.app.pool import ensure_pool_topics, part_sends
 from streams.app.rebalance import Listener
@@ -116,8 +116,8 @@ class SourceLoop:
 
     def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> tuple[list[Send], Writes]:
         """Run the fetched messages of every partition through the shell, each partition in order."""
-        raw = [RawMessage(m.key, m.value, m.topic, m.partition, m.offset) for batch in fetched.values() for m in batch]
-        result = self.shell.on_batch(raw, _Partitioned(self._store()))
+        records = [m for batch in fetched.values() for m in batch]  # the shell reads them as they are (`Consumed`)
+        result = self.shell.on_batch(records, _Partitioned(self._store()))
         return self._sends(result), result.writes()
 
     def _sends(self, result: BatchResult) -> list[Send]:

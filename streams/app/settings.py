@@ -36,7 +36,7 @@ class WorkerSettings:
     max_future: float = MAX_FUTURE_SECONDS
     """Events stamped further than this ahead of the worker clock are dead-lettered, not trusted (they would move
     their scope's watermark, closing windows that real-time events still belong to)."""
-    batch_max: int = 5000
+    batch_max: int = 20000
     batch_within: float = 0.05
     log_level: str = "warning"
     log_format: str = "text"

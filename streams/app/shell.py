@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from streams.app.emitter import Emitter, RawMessage, Send
+from streams.app.emitter import Consumed, Emitter, Send
 from streams.app.settings import MAX_FUTURE_SECONDS
 from streams.calendar import CalendarUnknownDay
 from streams.core.batch import Engine
@@ -133,7 +133,7 @@ class StreamShell:
             self.metrics.calls_waiting.labels(queue).set(self.waiting[queue])
         self.waiting_changed.clear()
 
-    def on_batch(self, messages: Sequence[RawMessage], stored: Stored,
+    def on_batch(self, messages: Sequence[Consumed], stored: Stored,
                  wall_now: float | None = None) -> BatchResult:
         """Process messages (of any source partitions, each in order); `stored` holds the table values of states
         not yet loaded."""
@@ -155,7 +155,7 @@ class StreamShell:
         self._publish_counts()
         return result
 
-    def _one(self, msg: RawMessage, engine: Engine, stored: Stored, now: float, result: BatchResult) -> None:
+    def _one(self, msg: Consumed, engine: Engine, stored: Stored, now: float, result: BatchResult) -> None:
         """One message through vetting, its partition's engine and the sinks."""
         calls = msg.topic == CALLS.topic
         event: Event

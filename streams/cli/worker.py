@@ -80,6 +80,10 @@ def worker(
         show_default=False)] = None,
     log_level: LogLevelOption = LogLevel.warning,
     log_format: LogFormatOption = LogFormat.text,
+    batch_max: Annotated[int, setting(
+        "--batch-max", min=1, help="Most messages processed (and committed) as one batch: larger batches spread the "
+        "per-batch acknowledgement and commit round trips over more events; smaller ones bound a batch's latency "
+        "while a backlog drains.")] = 20000,
     broker_wait: Annotated[float, setting(
         "--broker-wait", min=0, help="Seconds to wait at start for the broker to answer; then one line and exit 2.")
                            ] = 30.0,
@@ -121,7 +125,7 @@ def worker(
                               max_future=checked_tolerance(max_future, max_future_days, contracts),
                               alertmanager_url=alertmanager_url, dashboard_url=dashboard_url,
                               datadir=data_dir, log_level=log_level.value, log_format=log_format.value,
-                              broker_wait=broker_wait)
+                              broker_wait=broker_wait, batch_max=batch_max)
     if print_config:
         typer.echo(config_text({"contract": contract, **effective(settings),
                                 "alertmanager_credentials": alert_credentials}, config_format), nl=False)

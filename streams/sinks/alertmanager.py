@@ -21,7 +21,7 @@ import httpx
 
 from streams.core.kpis import KPIS
 from streams.core.records import BreachUpdate, TicketMissed, TicketWarning, WindowResult
-from streams.sinks.base import Handler, RawMessage, Send
+from streams.sinks.base import Consumed, Handler, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,11 @@ class AlertmanagerSink:
         return {BreachUpdate: self.take, WindowResult: self.window, TicketWarning: self.ticket,
                 TicketMissed: self.ticket}
 
-    def take(self, update: BreachUpdate, sends: list[Send], msg: RawMessage | None) -> None:
+    def take(self, update: BreachUpdate, sends: list[Send], msg: Consumed | None) -> None:
         """The sink interface's handler: see `on_update`."""
         self.on_update(update)
 
-    def ticket(self, out: TicketWarning | TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
+    def ticket(self, out: TicketWarning | TicketMissed, sends: list[Send], msg: Consumed | None) -> None:
         """The sink interface's handler: see `on_ticket`."""
         self.on_ticket(out)
 
@@ -114,7 +114,7 @@ class AlertmanagerSink:
         elif key in self.tickets:
             self.pending.append({**self.tickets.pop(key), "endsAt": now.isoformat()})
 
-    def window(self, result: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
+    def window(self, result: WindowResult, sends: list[Send], msg: Consumed | None) -> None:
         """The sink interface's handler: see `on_window`."""
         self.on_window(result)
 

@@ -16,8 +16,24 @@ Send = tuple[str, bytes, bytes]
 """(topic, key, value) of a message to produce."""
 
 
+class Consumed(Protocol):
+    """What the shells read of a consumed Kafka message: aiokafka's `ConsumerRecord` as fetched (no copy is made
+    per message on the worker's hot path), or a `RawMessage`."""
+
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+
 class RawMessage(NamedTuple):
-    """One consumed Kafka message, as the shells need it (a tuple: one is made per message)."""
+    """One consumed Kafka message built by hand (batch tools, tests): a `Consumed`."""
 
     key: bytes | None
     value: bytes | None
@@ -26,7 +42,7 @@ class RawMessage(NamedTuple):
     offset: int
 
 
-Handler = Callable[[Any, list[Send], RawMessage | None], None]
+Handler = Callable[[Any, list[Send], Consumed | None], None]
 """Takes one output, the batch's sends (a sink that produces Kafka records appends them) and the consumed message
 the output came from (None for outputs of a tick or the idle timer)."""
 
@@ -57,7 +73,7 @@ class Sinks:
     def _resolve(self, cls: type[Any]) -> tuple[Handler, ...]:
         return tuple(handler for taken, handler in self._taken if issubclass(cls, taken))
 
-    def emit(self, outputs: list[Output], sends: list[Send], msg: RawMessage | None) -> None:
+    def emit(self, outputs: list[Output], sends: list[Send], msg: Consumed | None) -> None:
         """Hand each output to its handlers."""
         table = self.table
         for out in outputs:

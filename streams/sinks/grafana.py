@@ -21,7 +21,7 @@ from grafana_client.client import GrafanaException
 
 from streams.core.penalties import final_breaches
 from streams.core.records import BreachUpdate, TicketMissed, is_ticket_miss
-from streams.sinks.base import Handler, RawMessage, Send
+from streams.sinks.base import Consumed, Handler, Send
 from streams.sinks.credentials import HttpCredentials, redact_text, redact_url, split_userinfo
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class GrafanaSink:
         """Window lifecycle steps that close a window, and missed tickets."""
         return {BreachUpdate: self.take, TicketMissed: self.take}
 
-    def take(self, out: BreachUpdate | TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
+    def take(self, out: BreachUpdate | TicketMissed, sends: list[Send], msg: Consumed | None) -> None:
         """The sink interface's handler: final steps and missed tickets as their `cckpi.breaches` records."""
         if isinstance(out, TicketMissed) or out.state == "final":
             self.take_record(out.to_breach())

@@ -25,7 +25,7 @@ from streams.core.records import (
     WindowResult,
 )
 from streams.core.terms import CompiledTerm
-from streams.sinks.base import Handler, RawMessage, Send
+from streams.sinks.base import Consumed, Handler, Send
 from streams.sinks.metrics import Metrics
 from streams.sinks.records import dead_letter_kind
 
@@ -88,51 +88,51 @@ class MetricsSink:
                 ConflictingDuplicate: self.conflicting, UnscopedEvent: self.unscoped, OutsideContract: self.parked,
                 RejectedEvent: self.parked}
 
-    def window(self, out: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
+    def window(self, out: WindowResult, sends: list[Send], msg: Consumed | None) -> None:
         """Last closed values, windows, breaches and revisions (a revision by a late event counts as late)."""
         if out.closed_by == "late_event":
             self.metrics.late.labels(out.contract, out.term, "revised").inc()
         self.metrics.on_result(out)
 
-    def breach(self, out: BreachUpdate, sends: list[Send], msg: RawMessage | None) -> None:
+    def breach(self, out: BreachUpdate, sends: list[Send], msg: Consumed | None) -> None:
         """A lifecycle step, and the money its window books now."""
         self.metrics.breach_updates.labels(out.contract, out.term, out.state).inc()
         self.penalties.on_update(out)
 
-    def ticket(self, out: TicketMissed, sends: list[Send], msg: RawMessage | None) -> None:
+    def ticket(self, out: TicketMissed, sends: list[Send], msg: Consumed | None) -> None:
         """A ticket past a term's deadline."""
         self.metrics.ticket_breaches.labels(out.contract, out.term).inc()
 
-    def ticket_warning(self, out: TicketWarning, sends: list[Send], msg: RawMessage | None) -> None:
+    def ticket_warning(self, out: TicketWarning, sends: list[Send], msg: Consumed | None) -> None:
         """An open ticket past a share of a term's allowed time (its end, `settled`, counts nothing)."""
         if out.state == "warning":
             self.metrics.ticket_warnings.labels(out.contract, out.term, f"{out.share:g}").inc()
 
-    def forecast(self, out: QueueForecast, sends: list[Send], msg: RawMessage | None) -> None:
+    def forecast(self, out: QueueForecast, sends: list[Send], msg: Consumed | None) -> None:
         """The queue model's gauges."""
         self.metrics.on_forecast(out)
 
-    def duplicate(self, out: DuplicateEvent, sends: list[Send], msg: RawMessage | None) -> None:
+    def duplicate(self, out: DuplicateEvent, sends: list[Send], msg: Consumed | None) -> None:
         """An event counted before."""
         self.metrics.duplicates.inc()
 
-    def late(self, out: LateContribution, sends: list[Send], msg: RawMessage | None) -> None:
+    def late(self, out: LateContribution, sends: list[Send], msg: Consumed | None) -> None:
         """A contribution dropped as too late (and dead-lettered)."""
         contract, _, term = out.term.partition("/")  # a term key: `contract/term`, `contract/term@service`
         self.metrics.late.labels(contract, term.partition("@")[0], "dropped").inc()
         self.parked(out, sends, msg)
 
-    def conflicting(self, out: ConflictingDuplicate, sends: list[Send], msg: RawMessage | None) -> None:
+    def conflicting(self, out: ConflictingDuplicate, sends: list[Send], msg: Consumed | None) -> None:
         """An event id counted before with other content (dead-lettered)."""
         self.metrics.conflicting_duplicates.inc()
         self.parked(out, sends, msg)
 
-    def unscoped(self, out: UnscopedEvent, sends: list[Send], msg: RawMessage | None) -> None:
+    def unscoped(self, out: UnscopedEvent, sends: list[Send], msg: Consumed | None) -> None:
         """An event outside every contract's scope: a count by family only."""
         self.metrics.unscoped.labels(out.family).inc()
 
     def parked(self, out: LateContribution | ConflictingDuplicate | OutsideContract | RejectedEvent,
-               sends: list[Send], msg: RawMessage | None) -> None:
+               sends: list[Send], msg: Consumed | None) -> None:
         """`cckpi_dead_letters_total` for the dead letter the output becomes, if any."""
         kind = dead_letter_kind(out, msg)
         if kind is not None:

@@ -25,7 +25,7 @@ from streams.core.records import (
     WindowResult,
 )
 from streams.kafka_io import topics
-from streams.sinks.base import Handler, RawMessage, Send
+from streams.sinks.base import Consumed, Handler, Send
 
 Message = tuple[bytes, bytes]
 
@@ -148,7 +148,7 @@ DEAD_LETTER_KINDS: dict[type[Any], str] = {LateContribution: "late", OutsideCont
 """The dead-letter kind of each core output that is parked (a `RejectedEvent` carries its own kind)."""
 
 
-def dead_letter_kind(out: Output, msg: RawMessage | None) -> str | None:
+def dead_letter_kind(out: Output, msg: Consumed | None) -> str | None:
     """The kind of the dead letter this output becomes, or None when it becomes none: an outside-contract event,
     a conflicting duplicate or a rejected message is parked only with the consumed message it came from."""
     if msg is None and not isinstance(out, LateContribution):
@@ -168,22 +168,22 @@ class RecordsSink:
                 LateContribution: self.late, OutsideContract: self.parked, ConflictingDuplicate: self.parked,
                 RejectedEvent: self.parked}
 
-    def window(self, out: WindowResult, sends: list[Send], msg: RawMessage | None) -> None:
+    def window(self, out: WindowResult, sends: list[Send], msg: Consumed | None) -> None:
         """A closed window or its revision."""
         sends.append((topics.KPI_WINDOWS, *window_message(out)))
 
     def breach(self, out: BreachUpdate | TicketMissed | TicketWarning | TicketSolvedLate, sends: list[Send],
-               msg: RawMessage | None) -> None:
+               msg: Consumed | None) -> None:
         """A breach lifecycle step, a missed ticket, a ticket warning or a late solution."""
         sends.append((topics.BREACHES, *breach_message(out)))
 
-    def late(self, out: LateContribution, sends: list[Send], msg: RawMessage | None) -> None:
+    def late(self, out: LateContribution, sends: list[Send], msg: Consumed | None) -> None:
         """A contribution too late to revise its window, naming the window (and the message, when there is one)."""
         source = (msg.topic, msg.partition, msg.offset) if msg else None
         sends.append((topics.DEAD_LETTER, *late_message(out, msg.value if msg else None, source)))
 
     def parked(self, out: OutsideContract | ConflictingDuplicate | RejectedEvent, sends: list[Send],
-               msg: RawMessage | None) -> None:
+               msg: Consumed | None) -> None:
         """The consumed message with the reason it was not used (nothing without a message)."""
         kind = dead_letter_kind(out, msg)
         if kind is not None and msg is not None:

@@ -19,8 +19,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from streams.app.emitter import RawMessage
 from streams.app.loop import observe_close_delay
-from streams.app.shell import RawMessage, StreamShell
+from streams.app.shell import StreamShell
 from streams.app.worker import report_open_tickets, start_counters
 from streams.cli.dashboards import app
 from streams.contracts import parse_contract

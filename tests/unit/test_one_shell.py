@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from streams.app.shell import BatchResult, RawMessage, StreamShell
+from streams.app.emitter import RawMessage
+from streams.app.shell import BatchResult, StreamShell
 from streams.contracts import parse_contract
 from streams.core import Processor, compile_terms
 from streams.kafka_io import topics

@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.app.shell import BatchResult, RawMessage, StreamShell
+from streams.app.emitter import RawMessage
+from streams.app.shell import BatchResult, StreamShell
 from streams.contracts import ContractError, parse_contract
 from streams.core import Processor, WindowResult, compute
 from streams.core.pool import POOLED, Pool, PoolPart, TermPool, load_pool, pool_partition, pool_writes

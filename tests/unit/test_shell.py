@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from streams.app.shell import BatchResult, RawMessage, StreamShell
+from streams.app.emitter import RawMessage
+from streams.app.shell import BatchResult, StreamShell
 from streams.core import Processor
 from streams.core.dedupe import SeenIds
 from streams.core.layout import SEEN, STATE, load_state, state_key
@@ -192,3 +193,23 @@ def test_ids_stored_past_the_applied_offset_were_never_applied() -> None:
                              stored=stale)
     [window] = [orjson.loads(v) for t, _k, v in result.sends if t == topics.KPI_WINDOWS]
     assert (window["numerator"], window["denominator"]) == (2, 3)  # offsets 1 and 2 counted, not taken for dupes
+
+
+def test_aiokafka_records_are_read_as_they_are_fetched() -> None:
+    """The worker hands aiokafka's ConsumerRecords to the shell without copying them: the same messages as
+    ConsumerRecords and as RawMessages give the same sends and state."""
+    from aiokafka.structs import ConsumerRecord
+
+    batch = [msg(answered(at("10:01")), 0), msg(abandoned(at("10:02")), 1), msg(b"{", 2),
+             msg(answered(at("10:04")), 3, key=b"wrong-queue"), msg(offered(at("10:30")), 4)]
+    records = [ConsumerRecord(m.topic, m.partition, m.offset, 0, 0, m.key, m.value, None, len(m.key or b""),
+                              len(m.value or b""), ()) for m in batch]
+    by_hand = shell().on_batch(batch, stored={}, wall_now=1.8e9)
+    fetched = shell().on_batch(records, stored={}, wall_now=1.8e9)
+
+    def sent(result: BatchResult) -> list[tuple[str, bytes, dict]]:
+        return [(t, k, {f: x for f, x in orjson.loads(v).items() if f != "dead_lettered_at"})
+                for t, k, v in result.sends]
+    assert sent(fetched) == sent(by_hand) and len(fetched.sends) >= 3
+    assert {t for t, _k, _v in fetched.sends} >= {topics.KPI_WINDOWS, topics.DEAD_LETTER}
+    assert stored(fetched) == stored(by_hand)
