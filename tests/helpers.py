@@ -27,6 +27,27 @@ terms:
 """
 
 
+DESK_HOURS = """{mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]], wed: [["09:00", "18:00"]],
+                  thu: [["09:00", "18:00"]], fri: [["09:00", "18:00"]]}"""
+"""A service desk's working hours: Monday-Friday 09:00-18:00 (9 working hours a day)."""
+
+
+def desk_contract(contract_id: str, terms_yaml: str, holidays: str = "CN",
+                  categories: str = "request, complaint") -> str:
+    """A ticket contract `contract_id` in Asia/Shanghai on desk hours with `holidays`, scoped to these ticket
+    categories, with these terms (YAML list items); compile it with `terms`."""
+    return f"""
+id: {contract_id}
+name: {contract_id}
+timezone: Asia/Shanghai
+calendar:
+  holidays: {holidays}
+  working_hours: {DESK_HOURS}
+scope: {{categories: [{categories}]}}
+terms:
+""" + terms_yaml.lstrip("\n")
+
+
 def at(hhmm: str, seconds: float = 0) -> datetime:
     """A time on the test day, Asia/Shanghai: at("10:14", 30)."""
     h, m = map(int, hhmm.split(":"))

@@ -95,6 +95,11 @@ def price_window(term: Term | None, value: float | None) -> Priced | None:
     return _priced(penalty, Decimal(1), "breach")
 
 
+def per_day_late(term: Term) -> bool:
+    """True for a term priced per day of delay: its missed tickets are followed until solved (`TicketSolvedLate`)."""
+    return term.penalty is not None and term.penalty.per == "day_late"
+
+
 def in_working_days(term: Term) -> bool:
     """True when a term's days of delay are working days: its limit (`within`) is in working time; else they are
     24-hour days."""
@@ -124,12 +129,6 @@ def late_day_starts(deadline: datetime, until: datetime, most: int,
             break
         starts.append(begins)
     return starts
-
-
-def days_late(deadline: str, settled_at: str, most: int = 90, calendar: BusinessCalendar | None = None) -> Decimal:
-    """Started days from the deadline to when the ticket was solved, at least 1, at most `most`."""
-    return Decimal(len(late_day_starts(datetime.fromisoformat(deadline), datetime.fromisoformat(settled_at), most,
-                                       calendar)))
 
 
 def price_ticket(term: Term | None, days: int = 1, note: str = "") -> Priced | None:

@@ -52,7 +52,7 @@ from typing import Any
 import orjson
 
 from streams.contracts.model import Within
-from streams.core.penalties import late_calendar, late_day_end
+from streams.core.penalties import late_calendar, late_day_end, per_day_late
 from streams.core.records import TicketMissed, TicketSolvedLate, TicketWarning
 from streams.core.terms import CompiledTerm, Contribution, TermIndex
 from streams.models.events import TicketCreated, TicketEvent, TicketPaused, TicketResumed, TicketStatusChanged
@@ -430,7 +430,7 @@ class TicketTracker:
         if kept:
             _, end = term.window.bounds(clock.created)
             clock.forget = end + term.grace + term.retention
-        if not met and due is not None and by not in term.kind.events and _per_day_late(term):
+        if not met and due is not None and by not in term.kind.events and per_day_late(term.term):
             clock.late, horizon = due, _horizon(term, due)
             clock.forget = max(clock.forget, horizon) if kept else horizon
         if kept or clock.late is not None:
@@ -498,11 +498,6 @@ class TicketTracker:
             if not ticket.clocks:
                 del book.tickets[ticket_id]
         return out
-
-
-def _per_day_late(term: CompiledTerm) -> bool:
-    """True for a term priced per day of delay: its missed tickets are followed until solved."""
-    return term.term.penalty is not None and term.term.penalty.per == "day_late"
 
 
 def _horizon(term: CompiledTerm, deadline: float) -> float:

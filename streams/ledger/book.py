@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +28,7 @@ from streams.core.penalties import (
     final_breaches,
     late_calendar,
     late_day_starts,
+    per_day_late,
     price_ticket,
     price_window,
 )
@@ -200,14 +201,28 @@ def _ticket_entry(contract: Contract, term: Term, r: dict[str, Any], priced: Pri
         uncapped=priced.money.amount, formula=priced.formula, kind="ticket")
 
 
+def late_solutions(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The late solution record of each followed missed ticket, by (contract, term, ticket id)."""
+    return {(r["contract"], r["term"], r["ticket_id"]): r for r in records if is_late_solution(r)}
+
+
+def solved_at(term: Term, miss: dict[str, Any], solution: dict[str, Any] | None) -> datetime | None:
+    """When a missed ticket was solved as far as the records tell: its late solution; the late stop event that
+    settled the miss; else None (still open, or on a term not priced per day late, not followed after its miss)."""
+    if solution is not None:
+        return datetime.fromisoformat(solution["solved_at"])
+    if miss["settled_by"] in KPIS[term.kpi].events:
+        return datetime.fromisoformat(miss["settled_at"])
+    return None
+
+
 def _delay_end(term: Term, miss: dict[str, Any], solution: dict[str, Any] | None,
                until: datetime | None) -> tuple[datetime, bool]:
-    """Where a missed ticket's delay ends and whether it is still open: its late solution; the late stop event that
-    settled the miss; else, still open, `until` (the period's end or the as-of instant; None: its miss)."""
-    if solution is not None:
-        return datetime.fromisoformat(solution["solved_at"]), False
-    if miss["settled_by"] in KPIS[term.kpi].events:
-        return datetime.fromisoformat(miss["settled_at"]), False
+    """Where a missed ticket's delay ends and whether it is still open: when it was solved (`solved_at`); else,
+    still open, `until` (the period's end or the as-of instant; None: its miss)."""
+    solved = solved_at(term, miss, solution)
+    if solved is not None:
+        return solved, False
     return (until or datetime.fromisoformat(miss["settled_at"])), True
 
 
@@ -231,25 +246,44 @@ def _delay_entries(contract: Contract, term: Term, miss: dict[str, Any], solutio
     return entries
 
 
-def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]],
-                    until: Callable[[Contract], datetime | None]) -> list[LedgerEntry]:
-    """The entries of missed tickets of terms priced per missed item (one, booked at its deadline) or per day
-    late (one per month its days of delay begin in, up to `until` of the contract while still open)."""
-    records = list(records)
-    solved = {(r["contract"], r["term"], r["ticket_id"]): r for r in records if is_late_solution(r)}
+def _ticket_misses(records: list[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]]
+                   ) -> list[tuple[Contract, Term, dict[str, Any]]]:
+    """Each missed ticket once (by breach id) with its contract and term, where the term has a penalty and the
+    ticket was created in the contract's effective period."""
     seen: set[str] = set()
-    entries: list[LedgerEntry] = []
+    misses = []
     for r in records:
         found = terms.get((r.get("contract", ""), r.get("term", "")))
         if not is_ticket_miss(r) or found is None or r["breach_id"] in seen:
             continue
         seen.add(r["breach_id"])
         contract, term = found
-        if term.penalty is None or not in_effect(contract, r["created_at"], r["created_at"]):
-            continue
-        if term.penalty.per == "day_late":
+        if term.penalty is not None and in_effect(contract, r["created_at"], r["created_at"]):
+            misses.append((contract, term, r))
+    return misses
+
+
+def _open_until(contract: Contract, period: str | None, as_of: datetime | None) -> datetime | None:
+    """Up to when a ticket still open counts its days of delay: `as_of`, else the end of `period` (both: the
+    earlier; neither: None, up to its miss)."""
+    ends = [x for x in (as_of, period and period_end(period, contract.timezone)) if x]
+    return min(ends) if ends else None
+
+
+def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, str], tuple[Contract, Term]],
+                    period: str | None, as_of: datetime | None) -> list[LedgerEntry]:
+    """The entries of missed tickets of terms priced per missed item (one, booked at its deadline) or per day
+    late (one per month its days of delay begin in, up to `_open_until` of the contract while still open)."""
+    records = list(records)
+    solved = late_solutions(records)
+    misses = _ticket_misses(records, terms)
+    late = {c.id: c for c, t, _ in misses if per_day_late(t)}
+    until = {cid: _open_until(c, period, as_of) for cid, c in late.items()}  # once per contract
+    entries: list[LedgerEntry] = []
+    for contract, term, r in misses:
+        if per_day_late(term):
             entries += _delay_entries(contract, term, r, solved.get((contract.id, term.id, r["ticket_id"])),
-                                      until(contract))
+                                      until[contract.id])
             continue
         priced = price_ticket(term)
         if priced is not None:
@@ -287,10 +321,6 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
     `cckpi.kpi-windows`) let cure periods see the met windows after a breach, which have no breach record. A ticket
     still open counts its days of delay up to `as_of`, else the end of `period` (neither: up to its miss)."""
 
-    def until(contract: Contract) -> datetime | None:
-        ends = [x for x in (as_of, period and period_end(period, contract.timezone)) if x]
-        return min(ends) if ends else None
-
     records = list(records)
     terms: dict[tuple[str, str], tuple[Contract, Term]] = {(c.id, t.id): (c, t) for c in contracts for t in c.terms}
     ledger = Ledger()
@@ -305,6 +335,7 @@ def build_ledger(records: Iterable[dict[str, Any]], contracts: Sequence[Contract
         entry = _window_entry(contract, term, r, verdicts, ledger)
         if entry is not None:
             ledger.entries.append(entry)
-    ledger.escalations = escalations_reached(contracts, ledger.entries)  # booked window breaches: a cured one is
-    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms, until))  # no breach to count
+    # escalations from the booked window breaches (a cured one is no breach to count), then the tickets join
+    ledger.escalations = escalations_reached(contracts, ledger.entries)
+    ledger.entries = _capped(contracts, ledger.entries + _ticket_entries(records, terms, period, as_of))
     return ledger

@@ -91,7 +91,8 @@ def write_csv(s: Statement, out: Path) -> list[Path]:
                  r.before.denominator, r.after.denominator, r.before.status, r.after.status, r.after.closed_by,
                  r.published_at.isoformat() if r.published_at else None, r.after_period_end]
                 for r in s.revisions)),
-        _write(out / "tickets.csv", ["term", "ticket_id", "created_at", "deadline", "settled_by"],
+        _write(out / "tickets.csv", ["term", "ticket_id", "created_at", "deadline", "settled_by",
+                                     "still_open"],
                (list(asdict(m).values()) for m in s.ticket_misses)),
         _write(out / "exclusions.csv", ["from", "until", "kind", "reason", "services"],
                ([local_instant(e.from_, tz).isoformat(), local_instant(e.until, tz).isoformat(), e.kind, e.reason,

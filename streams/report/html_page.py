@@ -285,7 +285,8 @@ def _tickets(s: Statement) -> str:
     if not s.ticket_misses:
         return ""
     rows = [[escape(m.term), escape(m.ticket_id), escape(fmt_time(m.created_at)), escape(fmt_time(m.deadline)),
-             escape(m.settled_by)] for m in s.ticket_misses]
+             escape(m.settled_by + (f" ({label('still_open', lang)})" if m.still_open else ""))]
+            for m in s.ticket_misses]
     header = [label(k, lang) for k in ("term", "ticket", "created", "deadline", "settled_by")]
     return f"<h2>{escape(label('ticket_misses', lang))} ({len(rows)})</h2>" + _table(header, rows)
 

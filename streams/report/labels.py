@@ -82,6 +82,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "created": ("创建时间", "Created"),
     "deadline": ("截止时间", "Deadline"),
     "settled_by": ("结算依据", "Settled by"),
+    "still_open": ("期末仍未解决", "still open at the period end"),
     "revisions": ("迟到数据修订", "Late-data revisions"),
     "no_revisions": ("本期窗口关闭后无修订。", "No window of this period was revised after it closed."),
     "before": ("修订前", "Before"),

@@ -22,10 +22,11 @@ from streams.contracts.kpis import CATALOG, KpiSpec
 from streams.contracts.model import Contract, Exclusion, Term, local_instant
 from streams.core.batch import WHOLE
 from streams.core.escalation import progress as escalation_progress
+from streams.core.penalties import per_day_late
 from streams.core.records import WindowResult, is_ticket_miss
 from streams.core.verdict import Status
 from streams.ledger import Escalation, LedgerEntry, build_ledger
-from streams.ledger.book import final_breaches
+from streams.ledger.book import final_breaches, late_solutions, solved_at
 from streams.ledger.escalations import ledger_of_period
 from streams.ledger.settle import CureState
 from streams.report.digest import InputDigest, combined
@@ -104,13 +105,15 @@ class BreachRow:
 
 @dataclass(frozen=True)
 class TicketMiss:
-    """A ticket created in the period that missed a term's time limit (`kind: ticket` breach records)."""
+    """A ticket created in the period that missed a term's time limit (`kind: ticket` breach records); `still_open`
+    when it was not solved by the period's end as far as the records tell (`streams.ledger.book.solved_at`)."""
 
     term: str
     ticket_id: str
     created_at: str
     deadline: str
     settled_by: str
+    still_open: bool
 
 
 @dataclass(frozen=True)
@@ -266,16 +269,29 @@ def _escalation_states(contract: Contract, period: Period, entries: Sequence[Led
                  for p in escalation_progress(contract, entries, period.start, period.end))
 
 
-def _ticket_misses(contract: Contract, period: Period, breaches: Iterable[dict[str, Any]]) -> tuple[TicketMiss, ...]:
+def _still_open(term: Term | None, miss: dict[str, Any], solution: dict[str, Any] | None, end: datetime) -> bool:
+    """True when a missed ticket was not solved by `end`: solved later, or never solved on a term that follows it
+    until solved (priced per day late: the settlement's "still open"; other terms are not followed after a miss)."""
+    if term is None:
+        return False
+    solved = solved_at(term, miss, solution)
+    return per_day_late(term) if solved is None else solved >= end
+
+
+def _ticket_misses(contract: Contract, period: Period, breaches: Sequence[dict[str, Any]]) -> tuple[TicketMiss, ...]:
     tz = ZoneInfo(contract.timezone)
+    terms = {t.id: t for t in contract.terms}
+    solutions = late_solutions(breaches)
     seen: dict[str, TicketMiss] = {}
     for r in breaches:
-        if not is_ticket_miss(r) or r.get("contract") != contract.id:
+        if not is_ticket_miss(r) or r.get("contract") != contract.id or r["breach_id"] in seen:
             continue
         local = datetime.fromisoformat(r["created_at"]).astimezone(tz).isoformat()
         if period.contains(local):
-            seen.setdefault(r["breach_id"], TicketMiss(r["term"], r["ticket_id"], r["created_at"], r["deadline"],
-                                                       r["settled_by"]))
+            solution = solutions.get((contract.id, r["term"], r["ticket_id"]))
+            seen[r["breach_id"]] = TicketMiss(r["term"], r["ticket_id"], r["created_at"], r["deadline"],
+                                              r["settled_by"], _still_open(terms.get(r["term"]), r, solution,
+                                                                           period.end))
     return tuple(sorted(seen.values(), key=lambda m: (m.created_at, m.term, m.ticket_id)))
 
 

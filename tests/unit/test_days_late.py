@@ -16,38 +16,33 @@ from streams.app.emitter import RawMessage
 from streams.cli.main import app
 from streams.contracts import ContractError, parse_contract
 from streams.core import TicketMissed, TicketSolvedLate, compile_terms, compute
-from streams.core.penalties import days_late
+from streams.core.penalties import late_day_starts
 from streams.core.tickets import TicketBook, TicketTracker
 from streams.kafka_io import topics
 from streams.ledger import build_ledger
 from streams.ledger.escalations import ledger_of_period
 from streams.models import TicketCreated, TicketResolved, TicketUpdated, encode_event
+from streams.report.html_page import render_html
+from streams.report.period import parse_period
 from streams.report.records_source import from_batch
+from streams.report.statement import build_statement
+from tests.helpers import desk_contract
 from tests.unit.test_low_volume import run, shell_of
 from tests.unit.test_ticket_clocks import ev, t
 
-CONTRACT = """
-id: late
-name: late
-timezone: Asia/Shanghai
-calendar:
-  holidays: none
-  working_hours: {mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]], wed: [["09:00", "18:00"]],
-                  thu: [["09:00", "18:00"]], fri: [["09:00", "18:00"]]}
-scope: {categories: [fault]}
-EFFECTIVE
-terms:
+CONTRACT = desk_contract("late", """
   - {id: wd, kpi: resolution_within, categories: [fault], within: {working_days: 2}, threshold: 0.9, window: month,
      penalty: {amount: 100, per: day_late}}
   - {id: cd, kpi: resolution_within, categories: [fault], within: {days: 2}, threshold: 0.9, window: month,
      penalty: {amount: 100, per: day_late, max_days: 20}}
   - {id: item, kpi: resolution_within, categories: [fault], within: {hours: 48}, threshold: 0.9, window: month,
      penalty: {amount: 50, per: missed_item}}
-"""
+""", holidays="none", categories="fault")
 
 
 def contract(effective: str = "") -> Any:
-    return parse_contract(CONTRACT.replace("EFFECTIVE", effective))
+    """The contract `late`, with `effective` (e.g. `effective_until: 2026-11-06`) as a top-level line."""
+    return parse_contract(effective + CONTRACT)
 
 
 def events() -> list[Any]:
@@ -78,9 +73,10 @@ def test_started_days_are_working_days_for_a_limit_in_working_time() -> None:
     # where 24-hour days are 5 (4 days 16 hours)
     c = contract()
     calendar = compile_terms([c]).by_key["late/wd"].calendar
-    assert days_late("2026-11-27T18:00:00+08:00", "2026-12-02T10:00:00+08:00", calendar=calendar) == 3
-    assert days_late("2026-11-27T18:00:00+08:00", "2026-12-02T10:00:00+08:00") == 5
-    assert days_late("2026-11-27T18:00:00+08:00", "2026-12-02T10:00:00+08:00", most=4) == 4
+    deadline, solved = t("11-27", "18:00"), t("12-02", "10:00")
+    assert len(late_day_starts(deadline, solved, 90, calendar)) == 3
+    assert len(late_day_starts(deadline, solved, 90, None)) == 5
+    assert len(late_day_starts(deadline, solved, 4, None)) == 4  # at most `most` (max_days)
 
 
 def test_the_tracker_follows_a_missed_ticket_until_solved_only_for_terms_priced_per_day() -> None:
@@ -177,7 +173,7 @@ def test_ledger_as_of_counts_an_open_ticket_up_to_that_instant(tmp_path: Path) -
     path = tmp_path / "breaches.jsonl"
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in before))
     yaml = tmp_path / "late.yaml"
-    yaml.write_text(CONTRACT.replace("EFFECTIVE", ""))
+    yaml.write_text(CONTRACT)
     args = ["ledger", "-c", str(yaml), "--period", "2026-11", "--breaches", str(path), "--format", "json"]
     # o, 24-hour days, as of Thu 11-05 12:00: days began 10-29 .. 11-05 at 09:00 = 8, 5 of them in November
     result = CliRunner().invoke(app, [*args, "--as-of", "2026-11-05T12:00:00+08:00"])
@@ -191,4 +187,30 @@ def test_ledger_as_of_counts_an_open_ticket_up_to_that_instant(tmp_path: Path) -
 
 def test_max_days_only_with_per_day_late() -> None:
     with pytest.raises(ContractError, match=r"terms\[2\].penalty: .*max_days counts days of delay"):
-        parse_contract(CONTRACT.replace("EFFECTIVE", "").replace("per: missed_item}", "per: missed_item, max_days: 3}"))
+        parse_contract(CONTRACT.replace("per: missed_item}", "per: missed_item, max_days: 3}"))
+
+
+def test_the_statements_missed_tickets_say_which_were_still_open_at_the_periods_end() -> None:
+    c = contract()
+    batch = from_batch(events(), [c])
+    before = [r for r in batch.breaches if r.get("status") != "solved_late"]  # as published by October's end
+
+    def still_open(breaches: list[dict[str, Any]], period: str) -> list[tuple[str, str, str, bool]]:
+        s = build_statement(c, parse_period(period, c.timezone), batch.windows, breaches, [])
+        return [(m.ticket_id, m.term, m.settled_by, m.still_open) for m in s.ticket_misses]
+
+    # o missed all three in October: the day-late terms follow it (solved 11-14, or no solution yet: the
+    # settlement's "still open"), the missed-item term does not (not followed after its miss: no claim)
+    october = [("o", "cd", "deadline", True), ("o", "item", "deadline", False), ("o", "wd", "deadline", True)]
+    assert still_open(batch.breaches, "2026-10") == october
+    assert still_open(before, "2026-10") == october
+    # November: n never solved (followed on wd and cd); w's misses settled by its solution on 12-02, after November
+    assert sorted(still_open(batch.breaches, "2026-11")) == [
+        ("n", "cd", "deadline", True), ("n", "item", "deadline", False), ("n", "wd", "deadline", True),
+        ("w", "cd", "ticket.resolved", True), ("w", "item", "ticket.resolved", True),
+        ("w", "wd", "ticket.resolved", True)]
+    s = build_statement(c, parse_period("2026-10", c.timezone), batch.windows, before, [])
+    [settled] = [e for e in s.settlement if e.term == "cd" and e.scope == "o"]
+    assert "still open, 3 day(s) so far" in settled.formula
+    html = render_html(s, "cckpi report ...")
+    assert html.count("deadline (still open at the period end)") == 2 and "deadline</td>" in html

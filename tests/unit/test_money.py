@@ -4,6 +4,7 @@ amounts (Decimal)."""
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from streams.cli.main import app
 from streams.contracts import parse_contract
 from streams.contracts.loader import ContractError
-from streams.core.penalties import days_late, penalty_of, round_money
+from streams.core.penalties import late_day_starts, penalty_of, round_money
 from streams.ledger import build_ledger
 from streams.ledger.escalations import ledger_of_period
 from streams.report.csv_files import write_csv
@@ -137,8 +138,9 @@ def test_per_missed_ticket_booked_in_the_month_of_its_deadline() -> None:
 
 
 def test_per_day_of_delay_counts_started_days() -> None:
-    assert days_late("2026-10-05T18:00:00+08:00", "2026-10-08T09:00:00+08:00") == 3  # 2 days 15 hours
-    assert days_late("2026-10-05T18:00:00+08:00", "2026-10-06T18:00:00+08:00") == 1
+    deadline = datetime.fromisoformat("2026-10-05T18:00:00+08:00")
+    assert len(late_day_starts(deadline, datetime.fromisoformat("2026-10-08T09:00:00+08:00"), 90, None)) == 3  # 2d 15h
+    assert len(late_day_starts(deadline, datetime.fromisoformat("2026-10-06T18:00:00+08:00"), 90, None)) == 1
     c = contract(TICKETS.replace("PER", "day_late").replace("amount: 200", "amount: 100"))
     ledger = build_ledger([ticket("a", "2026-10-05T18:00:00+08:00", "2026-10-08T09:00:00+08:00"),
                            ticket("b", "2026-10-05T18:00:00+08:00")], [c])  # b: missed, not solved since

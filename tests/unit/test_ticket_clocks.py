@@ -16,7 +16,7 @@ import pytest
 from streams.app.emitter import RawMessage
 from streams.contracts import ContractError, parse_contract
 from streams.contracts.checks import check_contract
-from streams.core import TicketMissed, WindowResult, compile_terms, compute
+from streams.core import TicketMissed, WindowResult, compute
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook
 from streams.kafka_io import topics
@@ -30,19 +30,11 @@ from streams.models import (
     TicketStatusChanged,
     encode_event,
 )
+from tests.helpers import desk_contract, terms
 from tests.unit.test_low_volume import run, shell_of
 
 SH = ZoneInfo("Asia/Shanghai")
-DESK = """
-id: desk
-name: desk
-timezone: Asia/Shanghai
-calendar:
-  holidays: CN
-  working_hours: {mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]], wed: [["09:00", "18:00"]],
-                  thu: [["09:00", "18:00"]], fri: [["09:00", "18:00"]]}
-scope: {categories: [request, complaint]}
-terms:
+DESK = desk_contract("desk", """
   - {id: res16, kpi: resolution_within, categories: [request], within: {working_hours: 16},
      pause_on: [pending, on_hold], pause_on_events: true, targets_by_priority: {urgent: {working_hours: 4}},
      threshold: 0.9, window: month}
@@ -54,7 +46,7 @@ terms:
      retention: 40d}
   - {id: cc10-cycle, kpi: complaints_closed_within, within: {working_days: 10}, on_reopen: new_cycle, threshold: 0.9,
      window: day, retention: 40d}
-"""
+""")
 _n = 0
 
 
@@ -72,7 +64,7 @@ def ev(cls: type, when: datetime, ticket: str, **fields: object) -> object:
 
 
 def index(text: str = DESK) -> TermIndex:
-    return compile_terms([parse_contract(text)])
+    return terms(text)
 
 
 def results(events: list, term: str) -> list[WindowResult]:

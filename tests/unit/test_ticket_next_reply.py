@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from streams.contracts import ContractError, parse_contract
-from streams.core import TicketMissed, TicketWarning, WindowResult, compile_terms, compute
+from streams.core import TicketMissed, TicketWarning, WindowResult, compute
 from streams.core.terms import TermIndex
 from streams.models import (
     TicketClosed,
@@ -25,19 +25,19 @@ from streams.models import (
     TicketStatusChanged,
     TicketUpdated,
 )
+from tests.helpers import desk_contract, terms
 from tests.unit.test_ticket_clocks import ev, t
-from tests.unit.test_ticket_updates import HEADER, later, stream_and_batch
+from tests.unit.test_ticket_updates import later, stream_and_batch
 
-REPLIES = HEADER.replace("desk", "nr") + """
-terms:
+REPLIES = desk_contract("nr", """
   - {id: nr4, kpi: next_reply_within, categories: [request], within: {working_hours: 4}, pause_on: [pending],
      warn_at: [0.5], threshold: 0.9, window: month}
   - {id: nr2h, kpi: next_reply_within, categories: [complaint], within: {hours: 2}, threshold: 0.9, window: day}
-"""
+""")
 
 
 def index() -> TermIndex:
-    return compile_terms([parse_contract(REPLIES)])
+    return terms(REPLIES)
 
 
 def conversation(ticket: str, pause: bool) -> list:

@@ -13,7 +13,7 @@ import pytest
 
 from streams.app.emitter import RawMessage
 from streams.contracts import ContractError, parse_contract
-from streams.core import TicketMissed, TicketWarning, WindowResult, compile_terms, compute
+from streams.core import TicketMissed, TicketWarning, WindowResult, compute
 from streams.core.terms import TermIndex
 from streams.kafka_io import topics
 from streams.models import (
@@ -25,21 +25,19 @@ from streams.models import (
     TicketUpdated,
     encode_event,
 )
+from tests.helpers import desk_contract, terms
 from tests.unit.test_low_volume import run, shell_of
-from tests.unit.test_ticket_clocks import DESK, ev, t
+from tests.unit.test_ticket_clocks import ev, t
 
-HEADER = DESK.split("terms:")[0]
-"""The calendar and scope of test_ticket_clocks' contract."""
-UPDATES = HEADER.replace("desk", "upd") + """
-terms:
+UPDATES = desk_contract("upd", """
   - {id: upd4, kpi: updated_every, categories: [request], within: {working_hours: 4}, pause_on: [pending],
      warn_at: [0.5], threshold: 0.9, window: month}
   - {id: upd4h, kpi: updated_every, categories: [complaint], within: {hours: 4}, threshold: 0.9, window: day}
-"""
+""")
 
 
 def index() -> TermIndex:
-    return compile_terms([parse_contract(UPDATES)])
+    return terms(UPDATES)
 
 
 def later(day: str = "12-10") -> object:

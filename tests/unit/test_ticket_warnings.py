@@ -15,7 +15,7 @@ import pytest
 
 from streams.app.emitter import RawMessage
 from streams.contracts import ContractError, parse_contract
-from streams.core import Engine, TicketMissed, TicketWarning, compile_terms, compute
+from streams.core import Engine, TicketMissed, TicketWarning, compute
 from streams.core.terms import TermIndex
 from streams.core.tickets import TicketBook
 from streams.kafka_io import topics
@@ -30,22 +30,20 @@ from streams.models import (
 from streams.sinks.alertmanager import AlertmanagerSink
 from streams.sinks.metrics import Metrics
 from streams.sinks.metrics_sink import MetricsSink
+from tests.helpers import desk_contract, terms
 from tests.unit.test_low_volume import run, shell_of
-from tests.unit.test_ticket_clocks import DESK, ev, t
+from tests.unit.test_ticket_clocks import ev, t
 
-HEADER = DESK.split("terms:")[0]
-"""The calendar and scope of test_ticket_clocks' contract."""
-WARNED = HEADER.replace("desk", "warn") + """
-terms:
+WARNED = desk_contract("warn", """
   - {id: res16, kpi: resolution_within, categories: [request], within: {working_hours: 16}, pause_on: [pending],
      targets_by_priority: {urgent: {working_hours: 4}}, warn_at: [0.5, 0.75], threshold: 0.9, window: month}
   - {id: fr2h, kpi: first_response_within, categories: [complaint], within: {hours: 2}, warn_at: [0.5],
      threshold: 0.9, window: day}
-"""
+""")
 
 
 def index() -> TermIndex:
-    return compile_terms([parse_contract(WARNED)])
+    return terms(WARNED)
 
 
 def later(day: str = "12-10") -> object:
