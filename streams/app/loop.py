@@ -14,6 +14,7 @@ partition's quiet clocks move with the wall clock (windows close, ticket deadlin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -41,6 +42,8 @@ from streams.sinks.metrics import Metrics
 log = logging.getLogger(__name__)
 Writes = list[tuple[Source, bytes, bytes | None]]
 """Store writes of a batch: (source partition, key, value or None to delete)."""
+PART = 2000
+"""Messages applied between two turns of the event loop (a turn costs ~10 us; 2,000 call events ~30 ms)."""
 
 
 class SourceLoop:
@@ -68,6 +71,9 @@ class SourceLoop:
         self.pool_topic = topics.pool_parts(settings.app_id) if shell.hidden else None
         """Where the parts of pooled terms go (`streams.app.pool`), None without pooled terms."""
         self.pool_partitions = 1
+        self.inflight: asyncio.Task[None] | None = None
+        """The acknowledgements and commit of the last batch, awaited while the next batch is processed (see
+        `on_fetch`); every other step that sends or changes ownership waits for it first (`settle`)."""
 
     def changelog(self, topic: str) -> str:
         """The compacted changelog of a source topic's state."""
@@ -96,6 +102,8 @@ class SourceLoop:
             gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
             await fetch_and_tick(consumer, s, self, timeout_ms=int(s.batch_within * 1000))
         finally:
+            with contextlib.suppress(Exception):  # a clean stop acknowledges and commits the last batch
+                await self.settle()
             self.readiness = (False, "not connected to Kafka (the source loop restarts)")
             self.consumer = None
             self.owned.clear()
@@ -103,21 +111,46 @@ class SourceLoop:
             await stop_clients(consumer, producer)
 
     async def on_fetch(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Process one fetch (all partitions' messages, each partition in order) and commit it."""
+        """Process one fetch (all partitions' messages, each partition in order), then send its outputs and state
+        and commit it in the background: the next fetch is processed while the broker acknowledges this one.
+
+        Order is kept: a batch's messages are sent only once the previous batch is acknowledged and committed,
+        and a batch is committed only once its own outputs and state are acknowledged (a crash in between
+        re-derives what was lost, as before)."""
         consumed = time.monotonic()
         async with self.lock:
             mine = {tp: batch for tp, batch in fetched.items() if (tp.topic, tp.partition) in self.owned and batch}
             if not mine:
                 return
-            with self.metrics.batch_seconds.time():
-                sends, writes = self._process(mine)
-                await self._apply(sends, writes, consumed)
-            await self._commit({tp: batch[-1].offset + 1 for tp, batch in mine.items()})
+            sends, writes = await self._process(mine)
+            await self.settle()
+            offsets = {tp: batch[-1].offset + 1 for tp, batch in mine.items()}
+            self.inflight = asyncio.create_task(self._finish(sends, writes, offsets, consumed))
 
-    def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> tuple[list[Send], Writes]:
-        """Run the fetched messages of every partition through the shell, each partition in order."""
+    async def _finish(self, sends: list[Send], writes: Writes, offsets: dict[TopicPartition, int],
+                      consumed: float) -> None:
+        """A processed batch's outputs and state, acknowledged, then its offsets committed."""
+        await self._apply(sends, writes, consumed)
+        self.metrics.batch_seconds.observe(time.monotonic() - consumed)
+        await self._commit(offsets)
+
+    async def settle(self) -> None:
+        """Wait for the last batch's acknowledgements and commit (raising what they raised: the loop restarts)."""
+        inflight, self.inflight = self.inflight, None
+        if inflight is not None:
+            await inflight
+
+    async def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> tuple[list[Send], Writes]:
+        """Run the fetched messages of every partition through the shell, each partition in order, in parts of
+        `PART` messages with a turn of the event loop between them: meanwhile the client fetches the next batch
+        and the broker acknowledges the last one (`on_fetch`)."""
         records = [m for batch in fetched.values() for m in batch]  # the shell reads them as they are (`Consumed`)
-        result = self.shell.on_batch(records, _Partitioned(self._store()))
+        stored = _Partitioned(self._store())
+        batch = self.shell.begin()
+        for start in range(0, len(records), PART):
+            self.shell.feed(batch, records[start:start + PART], stored)
+            await asyncio.sleep(0)
+        result = self.shell.end(batch)
         return self._sends(result), result.writes()
 
     def _sends(self, result: BatchResult) -> list[Send]:
@@ -130,6 +163,7 @@ class SourceLoop:
         """Let quiet clocks of the owned partitions move with the wall clock."""
         consumed = time.monotonic()
         async with self.lock:
+            await self.settle()
             store = self._store()
             for source in sorted(self.owned):
                 result = self.shell.on_tick(source, store.items(source))
@@ -169,6 +203,7 @@ class SourceLoop:
     async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         """Wait for the batch in hand, then forget the revoked partitions."""
         async with self.lock:
+            await self.settle()  # the batch in hand is committed while this worker still owns its partitions
             self.readiness = (False, "rebalancing")
             gone = {(tp.topic, tp.partition) for tp in revoked} & self.owned
             self.owned -= gone
@@ -181,6 +216,7 @@ class SourceLoop:
     async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         """Restore the state of newly assigned partitions from their changelogs before processing them."""
         async with self.lock:
+            await self.settle()
             store = self._store()
             new = {(tp.topic, tp.partition) for tp in assigned} - self.owned
             for topic in sorted({topic for topic, _ in new}, key=lambda t: (t == CALLS.topic, t)):  # calls last

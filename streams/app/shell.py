@@ -58,6 +58,15 @@ class BatchResult:
         return self.stored
 
 
+@dataclass
+class Batch:
+    """A batch being fed to the shell in parts: one wall-clock reading, the partitions touched, what it changed."""
+
+    now: float
+    result: BatchResult = field(default_factory=BatchResult)
+    touched: set[Source] = field(default_factory=set)
+
+
 class StreamShell:
     """Applies consumed batches of every family to the engine of their source partition, and turns the outputs
     into messages."""
@@ -137,9 +146,18 @@ class StreamShell:
                  wall_now: float | None = None) -> BatchResult:
         """Process messages (of any source partitions, each in order); `stored` holds the table values of states
         not yet loaded."""
-        now = time.time() if wall_now is None else wall_now
-        result = BatchResult()
-        touched: set[Source] = set()
+        batch = self.begin(wall_now)
+        self.feed(batch, messages, stored)
+        return self.end(batch)
+
+    @staticmethod
+    def begin(wall_now: float | None = None) -> Batch:
+        """Start a batch fed in parts (`feed`, then `end`): the loop gives the event loop a turn between parts."""
+        return Batch(time.time() if wall_now is None else wall_now)
+
+    def feed(self, batch: Batch, messages: Sequence[Consumed], stored: Stored) -> None:
+        """Apply a part of a batch (messages of any source partitions, each in order)."""
+        result, touched, now = batch.result, batch.touched, batch.now
         source, engine = ("", -1), None
         for msg in messages:
             try:
@@ -151,9 +169,12 @@ class StreamShell:
             except Exception as exc:  # a bug must not stop the stream: park the message and say why
                 log.exception("could not process %s[%d]@%d", msg.topic, msg.partition, msg.offset)
                 self.out.dead_letter(result.sends, msg, f"internal error: {exc!r}", "internal_error")
-        self._settle(touched, result)
+
+    def end(self, batch: Batch) -> BatchResult:
+        """Finish a batch: the gauges and store writes of every state it changed (once per batch, not per part)."""
+        self._settle(batch.touched, batch.result)
         self._publish_counts()
-        return result
+        return batch.result
 
     def _one(self, msg: Consumed, engine: Engine, stored: Stored, now: float, result: BatchResult) -> None:
         """One message through vetting, its partition's engine and the sinks."""

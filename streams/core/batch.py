@@ -4,6 +4,7 @@ source partition, so both give the same records for every family."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from streams.calendar import CalendarUnknownDay
 from streams.core.dedupe import content_digest
@@ -18,7 +19,7 @@ from streams.models.events import Event, ServiceDown, ServiceProbe, ServiceUp, T
 from streams.models.families import WHOLE, Family, family_of, scope_of
 
 __all__ = ["WHOLE", "Engine", "compute"]
-_DIRECT = frozenset({"calls", "surveys"})
+_DIRECT: Final = frozenset({"calls", "surveys"})
 """Families whose events carry their own contributions; tickets and availability come from a tracker of lives."""
 
 

@@ -19,32 +19,34 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Final
 
 import orjson
 
 from streams.models.events import EventBase
 
-BUCKET_SECONDS = 3600
-NO_POSITION = -1
+BUCKET_SECONDS: Final = 3600
+NO_POSITION: Final = -1
 """Position of events without one (batch input): always counts as applied."""
-DIGEST_BITS = 32
-DIGEST_MASK = (1 << DIGEST_BITS) - 1
-UNKNOWN_DIGEST = 0
+DIGEST_BITS: Final = 32
+DIGEST_MASK: Final = (1 << DIGEST_BITS) - 1
+UNKNOWN_DIGEST: Final = 0
 """Digest of ids stored before digests were kept: such an id is a duplicate, never a conflict."""
 
 
 def content_digest(event: EventBase) -> int:
     """A stable 32-bit digest of every field of the event as decoded (never UNKNOWN_DIGEST): the JSON array of
     its declared fields in declaration order (cached properties and other attributes left out)."""
-    return zlib.crc32(orjson.dumps(_fields_of(type(event))(event))) or 1
+    return zlib.crc32(orjson.dumps(_fields_of(type(event))(event.__dict__))) or 1
 
 
 @cache
-def _fields_of(model: type[EventBase]) -> Callable[[EventBase], tuple[object, ...]]:
-    """The declared fields of an event model, read in one C call (the per-event path is hot)."""
+def _fields_of(model: type[EventBase]) -> Callable[[dict[str, object]], tuple[object, ...]]:
+    """The declared fields of an event model, read from its instance dict in one C call (the per-event path is
+    hot: an attribute read of a pydantic model goes through its `__getattr__` hook, an item read does not)."""
     names = list(model.model_fields)
-    getter = operator.attrgetter(*names)
-    return getter if len(names) > 1 else lambda event: (getter(event),)
+    getter = operator.itemgetter(*names)
+    return getter if len(names) > 1 else lambda fields: (getter(fields),)
 
 
 def digest_text(digest: int) -> str:
@@ -111,14 +113,30 @@ class SeenIds:
         """Drop buckets that end at or before `horizon`: no window they feed can change any more."""
         if self.oldest + BUCKET_SECONDS > horizon:
             return
-        for bucket in [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]:
+        hours = (horizon - self.oldest) // BUCKET_SECONDS  # hours from the oldest that end by the horizon
+        if hours < len(self.buckets):  # (about a month of hours is kept: look those up, do not scan them all)
+            oldest = int(self.oldest)
+            kept = oldest + int(hours) * BUCKET_SECONDS
+            drop = [b for b in range(oldest, kept, BUCKET_SECONDS) if b in self.buckets]
+        else:
+            kept, drop = -1, [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]
+        for bucket in drop:
             for event_id in self.buckets.pop(bucket):
                 self.ids.pop(event_id, None)
             self.fresh.pop(bucket, None)
             stored = self.parts.pop(bucket, 0)
             if stored:
                 self.dropped[bucket] = stored
-        self.oldest = min(self.buckets, default=float("inf"))
+        self.oldest = self._first_from(kept)
+
+    def _first_from(self, hour: int) -> float:
+        """The earliest hour remembered, every hour before `hour` being forgotten (-1: not known): hours are mostly
+        contiguous, so the next few are looked up before the whole table is scanned."""
+        if hour >= 0:
+            for step in range(min(len(self.buckets), 24)):
+                if hour + step * BUCKET_SECONDS in self.buckets:
+                    return hour + step * BUCKET_SECONDS
+        return min(self.buckets, default=float("inf"))
 
     def take_writes(self) -> list[tuple[str, bytes | None]]:
         """Storage writes since the last call: (`<hour>.<part>`, new ids) per hour that got ids, and
@@ -131,7 +149,8 @@ class SeenIds:
             for event_id in self.fresh[bucket]:
                 packed = self.ids.get(event_id)
                 if packed is not None:
-                    flat += (event_id, packed)
+                    flat.append(event_id)
+                    flat.append(packed)
             writes.append((f"{bucket}.{part}", orjson.dumps(flat)))
             self.parts[bucket] = part + 1
         for bucket in sorted(self.dropped):

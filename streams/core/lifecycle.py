@@ -9,23 +9,24 @@ and `final` when the window closes or is revised, if it ever left ok or closes b
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from streams.core.records import BreachState, BreachUpdate
-from streams.core.state import WindowAgg
+from streams.core.state import SCALE, WindowAgg
 from streams.core.terms import CompiledTerm
 from streams.core.verdict import judge
 
-SAMPLE_SIZE = 5
+SAMPLE_SIZE: Final = 5
 
 
 def level(agg: WindowAgg, term: CompiledTerm) -> str:
     """ok, warning or breached for the window's value so far."""
-    t = term.term
-    value, status = judge(agg.num, agg.den, t.threshold, term.kind.higher_is_better, t.min_volume)
+    value, status = judge(agg.n / SCALE, agg.d / SCALE, term.threshold, term.higher_is_better, term.min_volume)
     if status == "breached":
         return "breached"
-    if status == "met" and value is not None and t.warning is not None and (
-            value < t.warning if term.kind.higher_is_better else value > t.warning):
+    warning = term.warning
+    if status == "met" and value is not None and warning is not None and (
+            value < warning if term.higher_is_better else value > warning):
         return "warning"
     return "ok"
 

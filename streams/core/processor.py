@@ -53,7 +53,7 @@ class Processor:
         self.forecaster = Forecaster(terms)
         self.bounded = any(math.isfinite(t.starts) or math.isfinite(t.ends) for t in terms.by_key.values())
         """Some contract has an effective period (see `streams.core.effective`); else no event is checked for it."""
-        self._relevant: dict[tuple[str, str], tuple[CompiledTerm, ...]] = {}
+        self._relevant: dict[str, dict[type, tuple[CompiledTerm, ...]]] = {}
         self.staffing = StaffingTracker(terms)
         self.staffed = self.staffing.any
         """Some queue has a staffing-floor term (see `streams.core.staffing`); else no event is looked at for it."""
@@ -85,17 +85,19 @@ class Processor:
 
     def _terms_for(self, scope: str, event: Event) -> Sequence[CompiledTerm]:
         """The scope's terms whose KPI counts this type of event (memoised: the per-event path is hot)."""
-        kind = getattr(event, "type", "")
-        key = (scope, kind)
-        found = self._relevant.get(key)
+        by_model = self._relevant.get(scope)
+        if by_model is None:
+            by_model = self._relevant[scope] = {}
+        found = by_model.get(type(event))  # the model tells the event type: no attribute read, no key tuple
         if found is None:
+            kind = getattr(event, "type", "")
             if isinstance(event, AgentEventBase):  # staffing: no KPI contribution (see streams.core.forecast)
                 terms: Sequence[CompiledTerm] = ()
             elif isinstance(event, CallEventBase):
                 terms = self.terms.for_queue(scope)
             else:
                 terms = self.terms.for_source(event_family(event))
-            found = self._relevant[key] = tuple(
+            found = by_model[type(event)] = tuple(
                 t for t in terms if t.kind.contribute is not None and kind in t.kind.events)
         return found
 
@@ -120,7 +122,7 @@ class Processor:
         else:
             out = self._staff(state, scope, event, step)
             out += self.ingest_contributions(state, scope, event, step.own + contributions, wall_now)
-        if isinstance(event, CallEventBase | AgentEventBase):
+        if isinstance(event, CallEventBase) or isinstance(event, AgentEventBase):  # noqa: SIM101  # a union: built per call
             out.extend(self.forecaster.on_event(state, scope, event))
         else:  # surveys: scores outside a term's scale are reported first (calls have no scale: hot path untouched)
             out[:0] = self.out_of_scale(scope, event)
@@ -169,13 +171,13 @@ class Processor:
                              wall_now: float) -> list[Output]:
         """Apply an event's contributions (those in their contract's effective period; the others are reported),
         then let its time move the scope's clock."""
-        event_time = event.ts
+        event_time, event_id = event.ts, event.event_id  # read once: a pydantic attribute read is a slow look-up
         out: list[Output] = []
         if self.bounded:
-            contributions, outside = judged_only(scope, event.event_id, contributions)
+            contributions, outside = judged_only(scope, event_id, contributions)
             out.extend(outside)
         for c in contributions:
-            out += self.apply(state, scope, c, event.event_id, event_time)
+            out += self.apply(state, scope, c, event_id, event_time)
         state.last_event_wall = wall_now
         if event_time > state.stream_time:
             state.stream_time = event_time

@@ -13,7 +13,7 @@ window holding the last event. An agent event older than the time already counte
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -132,7 +132,7 @@ def measured(terms: Iterable[CompiledTerm], book: StaffingBook, start: float, en
         for piece in split(term, a, b, staffed):
             seconds = _in_hours(term, piece.at, piece.at + piece.den)
             if seconds > 0:
-                out.append(piece._replace(num=seconds if staffed else 0.0, den=seconds))
+                out.append(replace(piece, num=seconds if staffed else 0.0, den=seconds))
     return out
 
 

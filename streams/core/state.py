@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -14,9 +14,18 @@ from streams.core.dedupe import SeenIds
 from streams.core.load import QueueLoad
 from streams.core.staffing import StaffingBook
 
-SCALE = 1_000_000
+SCALE: Final = 1_000_000
 """Sums are kept as integers of millionths, so they are exact and do not depend on the order of addition
 (float sums do, in the last digits: stream and batch, or a replay, could otherwise differ)."""
+
+
+def millionths(value: float) -> int:
+    """`round(value * SCALE)` (halves to even), in arithmetic the compiled core does natively (the builtin is a
+    generic call on the per-contribution path)."""
+    scaled = value * SCALE
+    low = math.floor(scaled)
+    rest = scaled - low  # exact: the fraction of a float (and 0 beyond 2**52, where floats are whole)
+    return low + 1 if rest > 0.5 or (rest == 0.5 and low % 2) else low
 
 
 @dataclass(slots=True)
@@ -53,8 +62,8 @@ class WindowAgg:
 
     def add(self, num: float, den: float) -> None:
         """Add one contribution, exactly to the millionth."""
-        self.n += round(num * SCALE)
-        self.d += round(den * SCALE)
+        self.n += millionths(num)
+        self.d += millionths(den)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from streams.calendar import BusinessCalendar
@@ -40,6 +39,24 @@ class CompiledTerm:
     """Availability: the contract's exclusions as (from, until, services or None for every one), epoch seconds."""
     queues: tuple[str, ...] = ()
     """A calls term's queues: a pooled term's window (`aggregate: pooled`) waits for each (`streams.core.pool`)."""
+    key: str = field(init=False, compare=False, repr=False)
+    """Stable id of the term across contracts: `contract/term`, `contract/term@service` for one service of a
+    per_service term."""
+    threshold: float = field(init=False, compare=False, repr=False)
+    warning: float | None = field(init=False, compare=False, repr=False)
+    min_volume: int = field(init=False, compare=False, repr=False)
+    higher_is_better: bool = field(init=False, compare=False, repr=False)
+    """The term's (and its KPI's) constants the per-event path reads, copied once: read from the contract model
+    (pydantic) they cost a generic attribute look-up each."""
+
+    def __post_init__(self) -> None:
+        """Memoise the per-term constants (a frozen dataclass: set once, like its other fields)."""
+        t = self.term
+        object.__setattr__(self, "key", f"{self.contract}/{t.id}" + (f"@{self.scope}" if self.scope else ""))
+        object.__setattr__(self, "threshold", t.threshold)
+        object.__setattr__(self, "warning", t.warning)
+        object.__setattr__(self, "min_volume", t.min_volume)
+        object.__setattr__(self, "higher_is_better", self.kind.higher_is_better)
 
     def in_effect(self, at: float) -> bool:
         """True when a contribution at this instant falls in the contract's effective period."""
@@ -55,17 +72,13 @@ class CompiledTerm:
         """Which events feed the term: calls, tickets, surveys or availability."""
         return self.kind.spec.source
 
-    @cached_property
-    def key(self) -> str:
-        """Stable id of the term across contracts: `contract/term`, `contract/term@service` for one service of a
-        per_service term (cached: the per-event path asks for it)."""
-        return f"{self.contract}/{self.term.id}" + (f"@{self.scope}" if self.scope else "")
 
-
-class Contribution(NamedTuple):
+@dataclass(slots=True)
+class Contribution:
     """What one event (or a ticket deadline) adds to one window of one term; `pending` announces (+1) or
-    settles (-1) a ticket whose outcome is not known yet, so its window waits for it. A named tuple: one is made
-    per event and term, and a tuple is several times cheaper to make than a frozen dataclass."""
+    settles (-1) a ticket whose outcome is not known yet, so its window waits for it. One is made per event and
+    term: a compiled class (a C struct) is cheaper to make and read than a named tuple, whose constructor is Python
+    code; not frozen, as that makes the pure core's construction slow (nothing changes one)."""
 
     term: CompiledTerm
     at: float

@@ -8,7 +8,7 @@ import zlib
 import orjson
 
 from streams.core.dedupe import BUCKET_SECONDS, SeenIds, content_digest
-from streams.models.decode import decode_call
+from streams.models.decode import decode_call, decode_event
 
 HOUR = 100 * BUCKET_SECONDS
 
@@ -68,3 +68,40 @@ def test_the_content_digest_is_of_the_declared_fields_only() -> None:
     assert content_digest(fresh) == content_digest(read) == expected
     other = decode_call(raw.replace(b"12.5", b"13.5"))
     assert content_digest(other) != expected
+
+
+def test_stored_digests_keep_their_formula() -> None:
+    """Digests are stored with the seen ids: each event's is the value the first formula gave (hard-coded from it:
+    crc32 of the JSON array of the declared fields, defaults included), whatever way the fields are read."""
+    events = {
+        b'{"type": "call.answered", "event_id": "e1", "call_id": "c1", "queue": "q", "wait_seconds": 12.5,'
+        b' "agent_id": "a7", "occurred_at": "2026-11-23T10:00:00+08:00"}': 0x80921B85,
+        b'{"type": "call.ended", "event_id": "e2", "call_id": "c1", "queue": "q", "talk_seconds": 90,'
+        b' "offered_at": "2026-11-23T09:59:47.5+08:00", "occurred_at": "2026-11-23T10:01:30+08:00"}': 0x4C432175,
+        b'{"type": "agent.ready", "event_id": "e3", "agent_id": "a7", "queue": "q",'
+        b' "occurred_at": "2026-11-23T09:00:00Z"}': 0xCE832F4B,
+        b'{"type": "survey.submitted", "event_id": "s1", "survey_id": "v1", "csat_points": 4, "queue": "q",'
+        b' "occurred_at": "2026-11-23T12:00:00+08:00"}': 0x539836A,
+    }
+    assert {raw: content_digest(decode_event(raw)) for raw in events} == events
+
+
+def test_forgetting_looks_up_only_the_hours_due_and_finds_the_next_oldest() -> None:
+    """Hours with gaps, one of them listed out of order: forgetting drops exactly the hours ending by the horizon
+    (those ids are new again), keeps the others, and the next forget starts from the earliest hour kept."""
+    seen = SeenIds()
+    hours = [HOUR + h * BUCKET_SECONDS for h in (3, 4, 6, 40, 41, 42, 1)]  # hour 1 comes last; 2, 5, 7..39 empty
+    for n, hour in enumerate(hours):
+        seen.add(f"e{n}", hour + 10, position=n)
+    seen.take_writes()
+    seen.forget_before(HOUR + 5 * BUCKET_SECONDS)  # hours 1, 3 and 4 end by then
+    assert sorted(seen.buckets) == [HOUR + h * BUCKET_SECONDS for h in (6, 40, 41, 42)]
+    assert seen.oldest == HOUR + 6 * BUCKET_SECONDS
+    assert not seen.has("e0") and not seen.has("e6") and seen.has("e2", applied=9)
+    assert sorted(name for name, value in seen.take_writes() if value is None) == [
+        f"{HOUR + h * BUCKET_SECONDS}.0" for h in (1, 3, 4)]
+    seen.forget_before(HOUR + 41 * BUCKET_SECONDS)  # hour 6 and hour 40; the next kept is 34 hours on
+    assert sorted(seen.buckets) == [HOUR + 41 * BUCKET_SECONDS, HOUR + 42 * BUCKET_SECONDS]
+    assert seen.oldest == HOUR + 41 * BUCKET_SECONDS
+    seen.forget_before(float("inf"))  # the end of a batch input: everything
+    assert seen.buckets == {} and seen.ids == {} and seen.oldest == float("inf")

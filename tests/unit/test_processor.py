@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.core import BreachUpdate, LateContribution, Processor, ScopeState, WindowResult, compute
 from streams.core.records import UnscopedEvent
+from streams.core.state import WindowAgg, millionths
 from tests.helpers import abandoned, answered, at, offered, terms
 
 
@@ -189,3 +190,14 @@ def test_breach_lifecycle_warning_breached_recovered_final() -> None:
 def test_windows_never_at_risk_have_no_lifecycle_events() -> None:
     _, out = feed([answered(at("10:01")), answered(at("10:02")), answered(at("10:03")), offered(at("10:20"))])
     assert [type(o).__name__ for o in out] == ["WindowResult"]
+
+
+def test_sums_are_kept_in_millionths_rounded_half_to_even_as_the_builtin_does() -> None:
+    """The window sums' rounding (stored in the state) is Python's `round` of the value in millionths: halves go to
+    the even neighbour, either sign; whole and large values are exact."""
+    cases = {2.5e-6: 2, 3.5e-6: 4, -2.5e-6: -2, -1.5e-6: -2, 5e-7: 0, 12.3456785: 12345678, 0.1: 100_000,
+             86400.0: 86_400_000_000, 1e300: int(1e306), 0.4999999e-6: 0, -0.0: 0}
+    assert {value: millionths(value) for value in cases} == cases
+    agg = WindowAgg("c/t", 0.0, 60.0)
+    agg.add(2.5e-6, 3.5e-6)
+    assert (agg.n, agg.d) == (2, 4)
