@@ -42,6 +42,10 @@ from streams.sinks.metrics import Metrics
 log = logging.getLogger(__name__)
 Writes = list[tuple[Source, bytes, bytes | None]]
 """Store writes of a batch: (source partition, key, value or None to delete)."""
+GC_THRESHOLDS = (50_000, 20, 10)
+"""Cyclic collections far rarer than CPython's default (700, 10, 10): a batch's ~60,000 short-lived records and
+events made the default run ~1,300 young and 10 full collections per 850,000 events (4.5% of the worker's CPU);
+nearly all of it is freed by reference counting anyway."""
 PART = 2000
 """Messages applied between two turns of the event loop (a turn costs ~10 us; 2,000 call events ~30 ms)."""
 
@@ -100,6 +104,7 @@ class SourceLoop:
             self.readiness = (False, f"joining consumer group {self.group}")
             gc.collect()
             gc.freeze()  # start-up objects (Faust, aiokafka, contracts) are never garbage: full collections skip them
+            gc.set_threshold(*GC_THRESHOLDS)
             await fetch_and_tick(consumer, s, self, timeout_ms=int(s.batch_within * 1000))
         finally:
             with contextlib.suppress(Exception):  # a clean stop acknowledges and commits the last batch
