@@ -128,3 +128,16 @@ def test_a_copy_with_other_fields_gets_their_epoch_seconds() -> None:
     assert (later.ts, later.offered_ts) == (1795399260.0, 1795399259.0)
     assert (event.ts, event.offered_ts) == (1795399230.0, 1795399217.5)  # the original keeps its own
     assert later.model_dump() == {**event.model_dump(), "occurred_at": at("10:01"), "wait_seconds": 1.0}
+
+
+def test_each_event_model_carries_exactly_one_type() -> None:
+    """The core memoises a scope's terms per event model (`Processor._terms_for`): that is right only while a model
+    stands for one `type`, so a model accepting two types (a Literal of two values) must fail here."""
+    from typing import get_args
+
+    from streams.models.events import Event
+
+    models = get_args(get_args(Event)[0])
+    assert len(models) >= 20
+    for model in models:
+        assert len(get_args(model.model_fields["type"].annotation)) == 1, model.__name__
