@@ -425,7 +425,7 @@ def pipeline_health() -> Json:
         "(cckpi.calls: highwater minus the committed offset; the other topics: minus the fetch position).")
     grid.row([watermark, lag], height=8)
     batch = timeseries("批处理耗时 Batch duration", _quantiles("cckpi_batch_duration_seconds"), unit="s", minimum=0,
-                       description="Time to process one consumed batch (p50, p95).")
+                       description="Time from consuming a batch to its outputs and state acknowledged (p50, p95).")
     close = timeseries("窗口关闭延迟 Window close delay", _quantiles("cckpi_window_close_delay_seconds"), unit="s",
                        minimum=0, description="From consuming a batch or tick to having sent the windows it closed "
                        "(p50, p95).")

@@ -277,8 +277,10 @@ def _ticket_entries(records: Iterable[dict[str, Any]], terms: dict[tuple[str, st
     records = list(records)
     solved = late_solutions(records)
     misses = _ticket_misses(records, terms)
-    late = {c.id: c for c, t, _ in misses if per_day_late(t)}
-    until = {cid: _open_until(c, period, as_of) for cid, c in late.items()}  # once per contract
+    until: dict[str, datetime | None] = {}  # once per contract with a day-late miss
+    for contract, term, _ in misses:
+        if per_day_late(term) and contract.id not in until:
+            until[contract.id] = _open_until(contract, period, as_of)
     entries: list[LedgerEntry] = []
     for contract, term, r in misses:
         if per_day_late(term):

@@ -126,8 +126,9 @@ class Metrics:
                                     ["reason"], registry=r)
         self.watermark = Gauge("cckpi_watermark_timestamp_seconds", "Event-time watermark of a scope",
                                ["scope"], registry=r)
-        self.batch_seconds = Histogram("cckpi_batch_duration_seconds", "Time to process one consumed batch",
-                                       registry=r, buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+        self.batch_seconds = Histogram("cckpi_batch_duration_seconds",
+                                       "Time from consuming a batch to its outputs and state acknowledged", registry=r,
+                                       buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
         # For the dashboards (streams/dashboards): updated by StreamShell and the worker's timers.
         self.calls_waiting = Gauge("cckpi_calls_waiting", "Calls offered and not yet answered or abandoned, per "
                                    "queue (by the events seen; never below 0)", ["scope"], registry=r)
