@@ -93,10 +93,13 @@ scrape_configs:
 
 def ticket_events(now: datetime) -> list[TicketCreated | TicketFirstResponse | TicketResolved]:
     """Yesterday: two tickets answered in time, one never resolved (its day breaches resolution-4h). Today: one
-    answered and resolved in time, one never answered (misses first-response-30m), one still open."""
+    answered and resolved in time, one never answered (misses first-response-30m unless the day is younger than
+    that), one still open. Every event lies before `now` (the worker parks events ahead of its clock, --max-future):
+    in the first 50 minutes of a day today's schedule is compressed into the minutes since midnight."""
     local = now.astimezone(TZ)
     day = (local - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    base = max(local - timedelta(minutes=50), local.replace(hour=0, minute=1, second=0, microsecond=0))
+    span = min(timedelta(minutes=50), local - local.replace(hour=0, minute=0, second=0, microsecond=0))
+    base, today = local - span, span / 50  # `today`: one minute of today's schedule
     n = 0
 
     def ev(cls: type, ticket: str, at: datetime, **extra: str) -> TicketCreated | TicketFirstResponse | TicketResolved:
@@ -109,10 +112,21 @@ def ticket_events(now: datetime) -> list[TicketCreated | TicketFirstResponse | T
         ev(TicketCreated, "d1", day, category="request"), ev(TicketFirstResponse, "d1", day + 5 * m),
         ev(TicketCreated, "d2", day + 10 * m, category="complaint"), ev(TicketFirstResponse, "d2", day + 15 * m),
         ev(TicketResolved, "d1", day + 60 * m),
-        ev(TicketCreated, "d3", base, category="request"), ev(TicketFirstResponse, "d3", base + 5 * m),
-        ev(TicketCreated, "d4", base + 10 * m, category="request"), ev(TicketResolved, "d3", base + 45 * m),
-        ev(TicketCreated, "d5", base + 48 * m, category="complaint"),
+        ev(TicketCreated, "d3", base, category="request"), ev(TicketFirstResponse, "d3", base + 5 * today),
+        ev(TicketCreated, "d4", base + 10 * today, category="request"),
+        ev(TicketResolved, "d3", base + 45 * today),
+        ev(TicketCreated, "d5", base + 48 * today, category="complaint"),
     ]
+
+
+@pytest.mark.parametrize("clock", ["00:00:20", "00:10:00", "00:49:59", "00:50:00", "14:10:00", "23:59:59"])
+def test_ticket_fixture_never_lies_ahead_of_now_and_keeps_today_today(clock: str) -> None:
+    now = datetime.fromisoformat(f"2026-12-03T{clock}").replace(tzinfo=TZ)
+    events = ticket_events(now)
+    assert all(e.occurred_at <= now for e in events)  # the worker would park a later one (--max-future)
+    today = [e for e in events if e.ticket_id in {"d3", "d4", "d5"}]
+    assert {e.occurred_at.astimezone(TZ).date() for e in today} == {now.date()}
+    assert [e.occurred_at for e in today] == sorted(e.occurred_at for e in today)
 
 
 def hostport(metrics_url: str) -> str:
