@@ -157,8 +157,8 @@ async def _publish_then_truncate(bootstrap: str, topic: str, rows: list[dict], k
 def test_a_period_the_deleting_topics_no_longer_hold_is_refused(bootstrap: str, tmp_path: Path) -> None:
     contract = tmp_path / "t.yaml"
     contract.write_text(PENALISED)  # its escalation counts breaches per quarter
-    asyncio.run(_create(bootstrap, {topics.KPI_WINDOWS: {"cleanup.policy": "delete"},
-                                    topics.BREACHES: {"cleanup.policy": "delete"}}))
+    kept = {"cleanup.policy": "delete", "retention.ms": "-1"}  # the records are stamped October 2026: a week's
+    asyncio.run(_create(bootstrap, {topics.KPI_WINDOWS: kept, topics.BREACHES: kept}))  # retention would drop them
     windows, breaches = records()
     asyncio.run(_publish_then_truncate(bootstrap, topics.KPI_WINDOWS, windows, "key", "2026-10-20T00:00:00+08:00"))
     asyncio.run(_publish_then_truncate(bootstrap, topics.BREACHES, breaches, "breach_id", "2026-10-20T00:00:00+08:00"))
