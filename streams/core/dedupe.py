@@ -78,7 +78,8 @@ class SeenIds:
     buckets: dict[int, list[str]] = field(default_factory=dict)
     """Hour -> ids first seen with an event time in it."""
     parts: dict[int, int] = field(default_factory=dict, compare=False)
-    fresh: dict[int, list[str]] = field(default_factory=dict, compare=False)  # added since last persisted
+    fresh: dict[int, list[str | int]] = field(default_factory=dict, compare=False)
+    """Hour -> `[id, packed, id, packed, ...]` added since the last `take_writes` (the stored part, ready to write)."""
     dropped: dict[int, int] = field(default_factory=dict, compare=False)  # forgotten hours: parts to delete
     oldest: float = field(default=float("inf"), compare=False)  # earliest bucket: forgetting is a no-op before it
 
@@ -97,46 +98,37 @@ class SeenIds:
             position: int = NO_POSITION) -> None:
         """Remember an id (not seen, or seen but never applied) at a position, under the hour of `event_time`."""
         bucket = int(event_time // BUCKET_SECONDS) * BUCKET_SECONDS
-        if event_id not in self.ids:  # an id taken again after a crash stays listed where it was first
-            ids = self.buckets.get(bucket)
-            if ids is None:
-                ids = self.buckets[bucket] = []
+        packed = _pack(position, digest)
+        ids = self.ids
+        known = len(ids)
+        ids.setdefault(event_id, packed)  # one look-up of a large table: this is the per-event path
+        if len(ids) > known:
+            listed = self.buckets.get(bucket)
+            if listed is None:
+                listed = self.buckets[bucket] = []
                 self.oldest = min(self.oldest, bucket)
-            ids.append(event_id)
-        self.ids[event_id] = _pack(position, digest)
+            listed.append(event_id)
+        else:  # taken again after a crash (the same message, so the same hour): it stays listed where it was
+            ids[event_id] = packed
         fresh = self.fresh.get(bucket)
         if fresh is None:
             fresh = self.fresh[bucket] = []
         fresh.append(event_id)
+        fresh.append(packed)
 
     def forget_before(self, horizon: float) -> None:
-        """Drop buckets that end at or before `horizon`: no window they feed can change any more."""
-        if self.oldest + BUCKET_SECONDS > horizon:
-            return
-        hours = (horizon - self.oldest) // BUCKET_SECONDS  # hours from the oldest that end by the horizon
-        if hours < len(self.buckets):  # (about a month of hours is kept: look those up, do not scan them all)
-            oldest = int(self.oldest)
-            kept = oldest + int(hours) * BUCKET_SECONDS
-            drop = [b for b in range(oldest, kept, BUCKET_SECONDS) if b in self.buckets]
-        else:
-            kept, drop = -1, [b for b in self.buckets if b + BUCKET_SECONDS <= horizon]
-        for bucket in drop:
+        """Drop buckets that end at or before `horizon`: no window they feed can change any more. Oldest first: the
+        next oldest is the next hour, or after a gap (a night without calls) the earliest hour remembered."""
+        while self.buckets and self.oldest + BUCKET_SECONDS <= horizon:
+            bucket = int(self.oldest)
             for event_id in self.buckets.pop(bucket):
                 self.ids.pop(event_id, None)
             self.fresh.pop(bucket, None)
             stored = self.parts.pop(bucket, 0)
             if stored:
                 self.dropped[bucket] = stored
-        self.oldest = self._first_from(kept)
-
-    def _first_from(self, hour: int) -> float:
-        """The earliest hour remembered, every hour before `hour` being forgotten (-1: not known): hours are mostly
-        contiguous, so the next few are looked up before the whole table is scanned."""
-        if hour >= 0:
-            for step in range(min(len(self.buckets), 24)):
-                if hour + step * BUCKET_SECONDS in self.buckets:
-                    return hour + step * BUCKET_SECONDS
-        return min(self.buckets, default=float("inf"))
+            following = bucket + BUCKET_SECONDS
+            self.oldest = following if following in self.buckets else min(self.buckets, default=float("inf"))
 
     def take_writes(self) -> list[tuple[str, bytes | None]]:
         """Storage writes since the last call: (`<hour>.<part>`, new ids) per hour that got ids, and
@@ -145,13 +137,7 @@ class SeenIds:
         writes: list[tuple[str, bytes | None]] = []
         for bucket in sorted(self.fresh):
             part = self.parts.get(bucket, 0)
-            flat: list[str | int] = []
-            for event_id in self.fresh[bucket]:
-                packed = self.ids.get(event_id)
-                if packed is not None:
-                    flat.append(event_id)
-                    flat.append(packed)
-            writes.append((f"{bucket}.{part}", orjson.dumps(flat)))
+            writes.append((f"{bucket}.{part}", orjson.dumps(self.fresh[bucket])))
             self.parts[bucket] = part + 1
         for bucket in sorted(self.dropped):
             writes += [(f"{bucket}.{part}", None) for part in range(self.dropped[bucket])]
