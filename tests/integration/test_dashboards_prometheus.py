@@ -166,7 +166,6 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
     boards = build_dashboards([load_contract(FIXTURE)])
     assert sorted(boards) == sorted(FILES)
     binary = prometheus_bin()
-    started = time.monotonic()
     with TansuBroker() as broker:  # its own broker: a shared one would carry other tests' events and clocks
         asyncio.run(ensure_topics(broker.bootstrap))
         with worker_process(broker.url, tmp_path, "--app-id", "it-dashboards", contract=FIXTURE) as metrics_url, \
@@ -237,4 +236,3 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
                     sim.kill()
                     sim.wait(5)
                 sim_log.close()
-    assert time.monotonic() - started < 90
