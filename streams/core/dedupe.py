@@ -118,17 +118,29 @@ class SeenIds:
 
     def forget_before(self, horizon: float) -> None:
         """Drop buckets that end at or before `horizon`: no window they feed can change any more. Oldest first: the
-        next oldest is the next hour, or after a gap (a night without calls) the earliest hour remembered."""
+        next oldest is the next hour, or after a gap (a night without calls) the earliest hour remembered; a horizon
+        past as many hours as are kept (the end of a batch input) takes one pass over the table instead."""
+        if not self.buckets or self.oldest + BUCKET_SECONDS > horizon:
+            return
+        if horizon - self.oldest >= len(self.buckets) * BUCKET_SECONDS:
+            for bucket in sorted(b for b in self.buckets if b + BUCKET_SECONDS <= horizon):
+                self._drop(bucket)
+            self.oldest = min(self.buckets, default=float("inf"))
+            return
         while self.buckets and self.oldest + BUCKET_SECONDS <= horizon:
             bucket = int(self.oldest)
-            for event_id in self.buckets.pop(bucket):
-                self.ids.pop(event_id, None)
-            self.fresh.pop(bucket, None)
-            stored = self.parts.pop(bucket, 0)
-            if stored:
-                self.dropped[bucket] = stored
+            self._drop(bucket)
             following = bucket + BUCKET_SECONDS
             self.oldest = following if following in self.buckets else min(self.buckets, default=float("inf"))
+
+    def _drop(self, bucket: int) -> None:
+        """Forget one hour: its ids, its unsaved part, and (for the next `take_writes`) its stored parts."""
+        for event_id in self.buckets.pop(bucket):
+            self.ids.pop(event_id, None)
+        self.fresh.pop(bucket, None)
+        stored = self.parts.pop(bucket, 0)
+        if stored:
+            self.dropped[bucket] = stored
 
     def take_writes(self) -> list[tuple[str, bytes | None]]:
         """Storage writes since the last call: (`<hour>.<part>`, new ids) per hour that got ids, and

@@ -162,7 +162,6 @@ def missing_panels(api: PrometheusApi, boards: dict, variables: dict[str, str]) 
 
 
 def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> None:
-    wait_until_past_midnight(minutes=3)  # yesterday's day windows close at midnight + grace, by the ticket clock
     boards = build_dashboards([load_contract(FIXTURE)])
     assert sorted(boards) == sorted(FILES)
     binary = prometheus_bin()
@@ -173,6 +172,7 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
                               contract=FIXTURE) as exporter_url, \
                 prometheus(binary, [hostport(metrics_url), hostport(exporter_url)], tmp_path) as prom, \
                 PrometheusApi(prom) as api:
+            wait_until_past_midnight(minutes=3)  # yesterday's day windows close at midnight + grace (ticket clock)
             now = datetime.now(TZ)
             start = now - timedelta(seconds=SIM_SECONDS)
             start = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)  # windows match the dips

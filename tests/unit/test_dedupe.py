@@ -6,6 +6,8 @@ from __future__ import annotations
 import zlib
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.core.dedupe import BUCKET_SECONDS, SeenIds, content_digest
 from streams.models.decode import decode_call, decode_event
@@ -105,3 +107,27 @@ def test_forgetting_looks_up_only_the_hours_due_and_finds_the_next_oldest() -> N
     assert seen.oldest == HOUR + 41 * BUCKET_SECONDS
     seen.forget_before(float("inf"))  # the end of a batch input: everything
     assert seen.buckets == {} and seen.ids == {} and seen.oldest == float("inf")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 24 * 60), min_size=1, max_size=80), st.lists(st.integers(0, 24 * 62), max_size=6),
+       st.booleans())
+def test_forgetting_keeps_exactly_the_hours_that_end_after_each_horizon(hours: list[int], horizons: list[int],
+                                                                         to_the_end: bool) -> None:
+    """Hours with gaps of any length, in any order; horizons rising by any step (a few hours, past everything):
+    each forget drops exactly the hours ending by it, their ids and stored parts, and `oldest` stays the earliest
+    hour kept."""
+    seen = SeenIds()
+    for n, hour in enumerate(hours):
+        seen.add(f"e{n}", HOUR + hour * BUCKET_SECONDS + 5, position=n)
+    seen.take_writes()
+    for horizon in [*sorted(horizons), *([10**9] if to_the_end else [])]:
+        at = HOUR + horizon * BUCKET_SECONDS if horizon < 10**9 else float("inf")
+        kept = {h for h in hours if HOUR + (h + 1) * BUCKET_SECONDS > at}
+        before = set(seen.buckets)
+        seen.forget_before(at)
+        assert set(seen.buckets) == {HOUR + h * BUCKET_SECONDS for h in kept}
+        assert seen.oldest == min(seen.buckets, default=float("inf"))
+        assert set(seen.ids) == {f"e{n}" for n, h in enumerate(hours) if h in kept}
+        assert {name for name, value in seen.take_writes() if value is None} == {
+            f"{b}.0" for b in before - set(seen.buckets)}
