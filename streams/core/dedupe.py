@@ -127,7 +127,7 @@ class SeenIds:
                 self._drop(bucket)
             self.oldest = min(self.buckets, default=float("inf"))
             return
-        while self.buckets and self.oldest + BUCKET_SECONDS <= horizon:
+        while self.oldest + BUCKET_SECONDS <= horizon:  # ends at the last hour: then `oldest` is inf
             bucket = int(self.oldest)
             self._drop(bucket)
             following = bucket + BUCKET_SECONDS

@@ -121,8 +121,7 @@ def test_forgetting_keeps_exactly_the_hours_that_end_after_each_horizon(hours: l
     for n, hour in enumerate(hours):
         seen.add(f"e{n}", HOUR + hour * BUCKET_SECONDS + 5, position=n)
     seen.take_writes()
-    for horizon in [*sorted(horizons), *([10**9] if to_the_end else [])]:
-        at = HOUR + horizon * BUCKET_SECONDS if horizon < 10**9 else float("inf")
+    for at in [*(HOUR + h * BUCKET_SECONDS for h in sorted(horizons)), *([float("inf")] if to_the_end else [])]:
         kept = {h for h in hours if HOUR + (h + 1) * BUCKET_SECONDS > at}
         before = set(seen.buckets)
         seen.forget_before(at)

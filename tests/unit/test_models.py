@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import orjson
 import pytest
@@ -17,6 +18,7 @@ from streams.models import (
     encode_event,
     event_schemas,
 )
+from streams.models.events import Event
 from tests.helpers import abandoned, answered, at, offered
 
 
@@ -133,10 +135,6 @@ def test_a_copy_with_other_fields_gets_their_epoch_seconds() -> None:
 def test_each_event_model_carries_exactly_one_type() -> None:
     """The core memoises a scope's terms per event model (`Processor._terms_for`): that is right only while a model
     stands for one `type`, so a model accepting two types (a Literal of two values) must fail here."""
-    from typing import get_args
-
-    from streams.models.events import Event
-
     models = get_args(get_args(Event)[0])
     assert len(models) >= 20
     for model in models:
