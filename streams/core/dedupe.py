@@ -18,7 +18,6 @@ import operator
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Final
 
 import orjson
@@ -37,10 +36,18 @@ UNKNOWN_DIGEST: Final = 0
 def content_digest(event: EventBase) -> int:
     """A stable 32-bit digest of every field of the event as decoded (never UNKNOWN_DIGEST): the JSON array of
     its declared fields in declaration order (cached properties and other attributes left out)."""
-    return zlib.crc32(orjson.dumps(_fields_of(type(event))(event.__dict__))) or 1
+    fields_of = _FIELDS_OF.get(type(event))
+    if fields_of is None:
+        fields_of = _FIELDS_OF[type(event)] = _fields_of(type(event))
+    return _crc32(_dumps(fields_of(event.__dict__))) or 1
 
 
-@cache
+_FIELDS_OF: Final[dict[type, Callable[[dict[str, object]], tuple[object, ...]]]] = {}
+"""`_fields_of` of each event model seen (a plain look-up: this is per event)."""
+_dumps: Final = orjson.dumps
+_crc32: Final = zlib.crc32
+
+
 def _fields_of(model: type[EventBase]) -> Callable[[dict[str, object]], tuple[object, ...]]:
     """The declared fields of an event model, read from its instance dict in one C call (the per-event path is
     hot: an attribute read of a pydantic model goes through its `__getattr__` hook, an item read does not)."""
