@@ -25,13 +25,16 @@ def run_command(
     = 60.0,
     skip: Annotated[list[str] | None, typer.Option(
         help="Steps to leave out: raw, quix, cckpi, two, rss, balanced, latency.")] = None,
+    rounds: Annotated[int | None, typer.Option(
+        min=1, help="Alternating rounds of the raw consumer, Quix Streams and one worker; the medians are reported "
+        "(default 3, 1 with --quick).")] = None,
     out: Annotated[Path, typer.Option(help="Where to write the results.")] = Path("bench/results.json"),
 ) -> None:
     """Measure the cckpi worker, an equivalent Quix Streams application and a raw aiokafka consumer on the same
-    workload (the anonymous-bank 1999 months, about 0.85 million call events), two workers in one group, RSS
-    along 5 million events, one and two workers on a balanced workload (20 generated contracts x 4 simulated
-    queues, pooled terms included, even over 4 partitions) with each process's CPU, and produce-to-record latency
-    at a steady 2,000 and 20,000 events/s. Writes `--out` and prints a rich table and a markdown table for the
+    workload (the anonymous-bank 1999 months, about 0.85 million call events) in alternating rounds, two workers
+    in one group, RSS along 5 million events, one and two workers on a balanced workload (20 generated contracts x 4
+    simulated queues, pooled terms included, even over 4 partitions) with each process's CPU, and produce-to-record
+    latency at a steady 2,000 and 20,000 events/s. Writes `--out` and prints a rich table and a markdown table for the
     README.
 
     **Examples**
@@ -39,6 +42,7 @@ def run_command(
     - `python -m bench run` (the full run; 20-40 minutes on 2 cores)
     - `python -m bench run --quick` (a few minutes: to check the harness)
     - `python -m bench run --skip quix --skip rss --latency-seconds 30`
+    - `python -m bench run --rounds 5 --skip two --skip rss --skip balanced --skip latency` (throughput alone)
     - `python -m bench run --quick --skip raw --skip quix --skip cckpi --skip rss --skip latency` (the balanced
       step alone)
     - `python -m bench run --skip balanced --latency-rate 20000` (latency at one rate)
@@ -51,7 +55,7 @@ def run_command(
         large=large if large is not None else (500_000 if quick else 5_000_000),
         latency_seconds=latency_seconds if latency_seconds is not None else (20.0 if quick else 60.0),
         latency_rates=tuple(latency_rate or run.Options.latency_rates), latency_speed=latency_speed,
-        skip=tuple(skip or ()), out=out, quick=quick)
+        skip=tuple(skip or ()), rounds=rounds if rounds is not None else (1 if quick else 3), out=out, quick=quick)
     unknown = set(opts.skip) - set(run.STEPS)
     if unknown:
         raise typer.BadParameter(f"unknown steps {sorted(unknown)}; known: {', '.join(run.STEPS)}")

@@ -29,6 +29,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
         ("raw aiokafka + orjson, decode only (events/s)", _n(r.get("raw_events_per_s")), "ceiling"),
         ("cckpi / Quix", _n(ratio_q, "{:.2f}x"), ">= 2.5x"),
         ("cckpi / raw", _n(ratio_raw, "{:.3f}x"), ">= 0.2x"),
+        *rounds_rows(r),
         ("cckpi, 2 processes in one group (events/s)", _n(r.get("cckpi_2_workers_events_per_s")), ""),
         ("2 workers / 1 worker (skewed bank queues)", _n(r.get("two_worker_speedup"), "{:.2f}x"), ""),
         ("  bound set by the queue -> partition skew", _n(r.get("two_worker_speedup_bound"), "{:.2f}x"), ""),
@@ -39,6 +40,16 @@ def rows(r: dict[str, Any]) -> list[Row]:
         (f"RSS at {_n(r.get('rss_marks', [1_000_000, 5_000_000])[-1])} events", _mb(r.get("rss_5m_bytes")), ""),
         ("RSS growth between them", _n(r.get("rss_growth_ratio"), "{:+.1%}"), "within 10%"),
     ]
+
+
+def rounds_rows(r: dict[str, Any]) -> list[Row]:
+    """The ratios of each throughput round (the figures above are their medians), when there were several."""
+    rounds = r.get("throughput_rounds") or []
+    if len(rounds) < 2:
+        return []
+    return [(f"  each of {len(rounds)} alternating rounds: cckpi / Quix",
+             ", ".join(_n(x.get("cckpi_vs_quix"), "{:.2f}x") for x in rounds), "(median above)"),
+            ("  each round: cckpi / raw", ", ".join(_n(x.get("cckpi_vs_raw"), "{:.3f}x") for x in rounds), "")]
 
 
 LATENCY_TARGETS = {"2000": "< 0.25 s", "20000": "< 0.5 s"}

@@ -1,10 +1,10 @@
 """`python -m bench run`: one benchmark run against a real Apache Kafka broker it starts itself.
 
-Steps: produce the anonymous-bank workload once; time the raw consumer, the Quix Streams application, one cckpi
-worker and two cckpi workers on it (each its own consumer group); append shifted copies up to the large count and
-sample a fresh worker's RSS along it; on a fresh broker, one and two workers on the balanced workload
-(`bench.balanced`) with the CPU of every process; then, on a fresh broker for each rate, latency at a steady rate
-from the simulator.
+Steps: produce the anonymous-bank workload once; time the raw consumer, the Quix Streams application and one
+cckpi worker on it in alternating rounds (each its own consumer group), then two cckpi workers; append shifted
+copies up to the large count and sample a fresh worker's RSS along it; on a fresh broker, one and two workers on
+the balanced workload (`bench.balanced`) with the CPU of every process; then, on a fresh broker for each rate,
+latency at a steady rate from the simulator.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +54,9 @@ class Options:
     """Simulated seconds per wall second in the latency run (60: the simulator's default, a minute a second).
     The run starts a third of the way before a month's end, so daily and monthly windows close during it."""
     skip: tuple[str, ...] = ()
+    rounds: int = 3
+    """Rounds of the raw consumer, Quix Streams and one cckpi worker, alternating (the machine drifts by 20% and
+    more over minutes): each figure is the median of the rounds, each ratio the median of the rounds' ratios."""
     out: Path = Path(__file__).parent / "results.json"
     quick: bool = False
 
@@ -137,39 +142,71 @@ def _throughput(bootstrap: str, opts: Options, work: Path, bar: Progress, result
                    partition_counts={str(p): n for p, n in sorted(counts.items())},
                    two_worker_speedup_bound=_r(machine.speedup_bound(counts), 3))
 
-    def consumer_step(name: str, module: str, extra: list[str], timeout: float) -> None:
-        update = _task(bar, f"{name} ({events:,} events)", None)
-        out = work / f"{name}.json"
-        span, peak = consumers.run_module(module, [bootstrap, topics.CALLS, f"bench-{name}", str(events), str(out),
-                                                   *extra], out, work / f"{name}.log", timeout,
+    rounds: list[dict[str, Any]] = []
+    one: cckpi_run.WorkerRun | None = None
+
+    def consumer_step(name: str, module: str, extra: list[str], timeout: float, n: int) -> dict[str, Any]:
+        update = _task(bar, f"{name}{_round(n, opts.rounds)} ({events:,} events)", None)
+        out = work / f"{name}-{n}.json"
+        span, peak = consumers.run_module(module, [bootstrap, topics.CALLS, f"bench-{name}-{n}", str(events),
+                                                   str(out), *extra], out, work / f"{name}-{n}.log", timeout,
                                           on_tick=lambda: update(None, "running"))
         assert span.first is not None and span.last is not None
         per_s = rate(span.count - 1, span.first, span.last)
-        results[f"{name}_events_per_s"] = round(per_s)
-        results[f"{name}_seconds"] = round(span.last - span.first, 3)
-        results[f"{name}_peak_rss_bytes"] = peak
         update(None, f"{per_s:,.0f} events/s", done=True)
+        return {f"{name}_events_per_s": round(per_s), f"{name}_seconds": round(span.last - span.first, 3),
+                f"{name}_peak_rss_bytes": peak}
 
-    if "raw" not in opts.skip:
-        consumer_step("raw", "bench.raw", [], 600)
-    if "quix" not in opts.skip:
-        consumer_step("quix", "bench.quix_app", [str(work / "quix-state")], 3600)
-    if "cckpi" not in opts.skip:
-        one = _worker_step(bootstrap, work, bar, "cckpi, 1 worker", "bench-w1", events, 1)
-        results.update(cckpi_events_per_s=round(one.events_per_s), cckpi_seconds=round(one.seconds, 3),
-                       cckpi_dead_letters=one.dead_letters,
-                       peak_rss_bytes=one.peak_rss_bytes)
-        for other in ("quix", "raw"):
-            if results.get(f"{other}_events_per_s"):
-                results[f"cckpi_vs_{other}"] = round(one.events_per_s / results[f"{other}_events_per_s"], 3)
-        if "two" not in opts.skip:
-            two = _worker_step(bootstrap, work, bar, "cckpi, 2 workers", "bench-w2", events, 2)
-            results.update(cckpi_2_workers_events_per_s=round(two.events_per_s),
-                           cckpi_2_workers_seconds=round(two.seconds, 3),
-                           two_worker_speedup=round(two.events_per_s / one.events_per_s, 3),
-                           peak_rss_2_workers_bytes=two.peak_rss_bytes)
+    for n in range(opts.rounds):  # contenders alternate: a drift of the machine falls on each alike
+        # (two workers are then measured against the last round's one, the run next to theirs)
+        measured: dict[str, Any] = {}
+        if "raw" not in opts.skip:
+            measured |= consumer_step("raw", "bench.raw", [], 600, n)
+        if "quix" not in opts.skip:
+            measured |= consumer_step("quix", "bench.quix_app", [str(work / f"quix-state-{n}")], 3600, n)
+        if "cckpi" not in opts.skip:
+            one = _worker_step(bootstrap, work, bar, f"cckpi, 1 worker{_round(n, opts.rounds)}", f"bench-w1-{n}",
+                               events, 1)
+            measured |= {"cckpi_events_per_s": round(one.events_per_s), "cckpi_seconds": round(one.seconds, 3),
+                         "cckpi_dead_letters": one.dead_letters, "peak_rss_bytes": one.peak_rss_bytes}
+            for other in ("quix", "raw"):
+                if measured.get(f"{other}_events_per_s"):
+                    measured[f"cckpi_vs_{other}"] = round(one.events_per_s / measured[f"{other}_events_per_s"], 3)
+        rounds.append(measured)
+    results.update(median_of_rounds(rounds))
+    if len(rounds) > 1:
+        results["throughput_rounds"] = rounds
+    if one is not None and "two" not in opts.skip:
+        two = _worker_step(bootstrap, work, bar, "cckpi, 2 workers", "bench-w2", events, 2)
+        results.update(cckpi_2_workers_events_per_s=round(two.events_per_s),
+                       cckpi_2_workers_seconds=round(two.seconds, 3),
+                       two_worker_speedup=round(two.events_per_s / one.events_per_s, 3),
+                       peak_rss_2_workers_bytes=two.peak_rss_bytes)
     if "rss" not in opts.skip:
         _rss_step(bootstrap, opts, work, bar, base, results)
+
+
+def _round(n: int, rounds: int) -> str:
+    """How a step of round `n` (from 0) is named on the progress display."""
+    return f", round {n + 1} of {rounds}" if rounds > 1 else ""
+
+
+def median_of_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure per measure over the throughput rounds: the median of the rounds' numbers (each ratio the median
+    of the rounds' own ratios, each taken between runs next to each other), the largest peak RSS, all dead
+    letters."""
+    merged: dict[str, Any] = {}
+    for key in sorted({k for r in rounds for k in r}):
+        values = [r[key] for r in rounds if key in r]
+        if key == "cckpi_dead_letters":
+            merged[key] = dict(sum((Counter(v) for v in values), Counter()))
+        elif key.endswith("peak_rss_bytes"):
+            merged[key] = max(values)
+        else:
+            middle = statistics.median(values)
+            merged[key] = round(middle, 3) if key.startswith("cckpi_vs_") or key.endswith("_seconds") else round(
+                middle)
+    return merged
 
 
 def _worker_step(bootstrap: str, work: Path, bar: Progress, name: str, app_id: str, events: int,
