@@ -119,4 +119,4 @@ def show(r: dict[str, Any], console: Console | None = None) -> None:
     """Print both tables."""
     console = console or Console()
     console.print(rich_table(r))
-    console.print(markdown(r), markup=False, highlight=False)
+    console.print(markdown(r), markup=False, highlight=False, soft_wrap=True)  # one table row a line, to paste
