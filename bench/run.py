@@ -158,7 +158,6 @@ def _throughput(bootstrap: str, opts: Options, work: Path, bar: Progress, result
                 f"{name}_peak_rss_bytes": peak}
 
     for n in range(opts.rounds):  # contenders alternate: a drift of the machine falls on each alike
-        # (two workers are then measured against the last round's one, the run next to theirs)
         measured: dict[str, Any] = {}
         if "raw" not in opts.skip:
             measured |= consumer_step("raw", "bench.raw", [], 600, n)
@@ -176,7 +175,7 @@ def _throughput(bootstrap: str, opts: Options, work: Path, bar: Progress, result
     results.update(median_of_rounds(rounds))
     if len(rounds) > 1:
         results["throughput_rounds"] = rounds
-    if one is not None and "two" not in opts.skip:
+    if one is not None and "two" not in opts.skip:  # against the last round's one worker: the run next to theirs
         two = _worker_step(bootstrap, work, bar, "cckpi, 2 workers", "bench-w2", events, 2)
         results.update(cckpi_2_workers_events_per_s=round(two.events_per_s),
                        cckpi_2_workers_seconds=round(two.seconds, 3),
